@@ -1,0 +1,7 @@
+/**
+ * Physical memory: a sparse address space of regions over (Shared)ArrayBuffers.
+ *
+ * @module
+ */
+export * from './physical-memory.js';
+export { LAZY_CHUNK_SIZE } from './region.js';

@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import * as api from '../../src/index.js';
+
+const root = join(__dirname, '..', '..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('package', () => {
+  it('VERSION equals package.json', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(api.VERSION).toBe(pkg.version);
+    expect(pkg.name).toBe('memprims');
+    expect(pkg.type).toBe('module');
+    expect(pkg.sideEffects).toBe(false);
+    expect(pkg.dependencies ?? {}).toEqual({});
+  });
+
+  it('every error code thrown in src is documented in docs/ERRORS.md', () => {
+    const doc = readFileSync(join(root, 'docs', 'ERRORS.md'), 'utf8');
+    const documented = new Set([...doc.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
+    const missing: string[] = [];
+    for (const file of sourceFiles(join(root, 'src'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/new [A-Za-z]*Error\(\s*'([A-Z][A-Z0-9_]+)'/g)) {
+        if (!documented.has(m[1])) missing.push(`${m[1]} (${file.slice(root.length + 1)})`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('every exported error class derives from MemprimsError', () => {
+    for (const [name, value] of Object.entries(api)) {
+      if (typeof value === 'function' && /Error$/.test(name)) {
+        expect(value === api.MemprimsError || value.prototype instanceof api.MemprimsError, name).toBe(true);
+      }
+    }
+  });
+});
+
+describe('cli', () => {
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(args, { out: (s) => void (out += s), err: (s) => void (err += s) });
+    return { code, out, err };
+  };
+
+  it('prints the version and help', async () => {
+    expect(await run(['--version'])).toEqual({ code: 0, out: `${api.VERSION}\n`, err: '' });
+    const help = await run(['help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Usage: memprims <command>');
+  });
+
+  it('reports an unknown command in one line with exit code 2', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toContain("unknown command 'frobnicate'");
+  });
+});
