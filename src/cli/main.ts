@@ -7,7 +7,12 @@
  */
 import { MemprimsError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { CliError, type CliCommand } from './common.js';
+import { CliError, type CliCommand, type CliIo } from './common.js';
+
+const defaultIo: CliIo = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+};
 
 /** Commands by name; each module exports one `CliCommand`. Loaded on demand. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
@@ -36,7 +41,7 @@ async function helpText(): Promise<string> {
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
-export async function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): Promise<number> {
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [name, ...rest] = argv;
   try {
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
