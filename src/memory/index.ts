@@ -4,4 +4,4 @@
  * @module
  */
 export * from './physical-memory.js';
-export { LAZY_CHUNK_SIZE } from './region.js';
+export { LAZY_CHUNK_SIZE, type BackingBuffer } from './region.js';
