@@ -3,5 +3,6 @@
  *
  * @module
  */
+export * from './address-space.js';
 export * from './physical-memory.js';
 export { LAZY_CHUNK_SIZE, type BackingBuffer } from './region.js';

@@ -1,109 +1,18 @@
 /**
- * `PhysicalMemory`: a sparse physical address space (up to 2^52 bytes) made of regions.
+ * `PhysicalMemory`: a sparse physical address space (up to 2^52 bytes) made of regions, with
+ * atomics for multi-worker use. Regions and plain accesses live in `AddressSpace`
+ * (address-space.ts); this file adds the atomic operations and the constructors that open
+ * raw images and memory shared by another thread.
  *
- * Regions are backed by a SharedArrayBuffer (default), an ArrayBuffer (where shared memory is
- * unavailable, or on request), a caller's buffer wrapped in place (how an emulator lends its
- * guest RAM), or lazily in 64 KiB chunks created on first write (for address spaces far larger
- * than the host's memory). All multi-byte values are little-endian, as on x86.
- *
- * Boundaries: scalar accesses (u8..u64, atomics) must lie inside one region, otherwise
- * `MEM_CROSSES_REGION`; byte-range operations (`read`, `write`, `fill`, `copy`) may span
- * several adjacent regions as long as every byte is backed. A failing call changes nothing.
+ * Atomic operations need natural alignment (4 or 8 bytes) inside their backing buffer, and
+ * `atomicWaitU32` needs SharedArrayBuffer-backed memory.
  *
  * @module
  */
-import { checkPhysAddr, PHYS_ADDR_LIMIT } from '../addr/phys.js';
-import { describe, hex, InvalidArgumentError, MemoryAccessError, RegionError } from '../errors.js';
-import { allocateBuffer, Block, BufferStore, LazyStore, type BackingBuffer, type RegionStore } from './region.js';
-
-/** Largest single buffer this runtime can create (Node 20: 4 GiB). */
-export const MAX_BUFFER_SIZE = 2 ** 32;
-
-/** What `addRegion` accepts as backing: a byte count, or a buffer to wrap in place. */
-export type RegionSource = number | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | { buffer: ArrayBuffer | SharedArrayBuffer };
-
-/** Options for {@link PhysicalMemory.addRegion}. */
-export interface RegionOptions {
-  /**
-   * For a byte count: `'eager'` creates one buffer (at most 4 GiB), `'lazy'` creates 64 KiB
-   * chunks on first write, `'auto'` (default) is eager up to 4 GiB and lazy above.
-   */
-  backing?: 'auto' | 'eager' | 'lazy';
-  /** Back new buffers with SharedArrayBuffer (default: when the runtime has it). */
-  shared?: boolean;
-  /** A name shown in listings and errors, e.g. `'low RAM'`. */
-  name?: string;
-}
-
-/** A region as listed by {@link PhysicalMemory.regions}. */
-export interface RegionInfo {
-  readonly base: number;
-  readonly size: number;
-  /** Exclusive end, `base + size`. */
-  readonly end: number;
-  readonly name: string;
-  readonly lazy: boolean;
-  readonly shared: boolean;
-  /** The backing buffer of a buffer region (null for lazy regions). */
-  readonly buffer: BackingBuffer | null;
-  /** Offset of the region's first byte inside `buffer`. */
-  readonly byteOffset: number;
-}
-
-/** What {@link PhysicalMemory.toShared} returns: plain data that `postMessage` can send. */
-export interface SharedMemoryHandle {
-  readonly regions: readonly { base: number; size: number; name: string; buffer: SharedArrayBuffer; byteOffset: number }[];
-}
-
-class Region {
-  constructor(
-    readonly base: number,
-    readonly end: number,
-    readonly name: string,
-    readonly store: RegionStore,
-  ) {}
-}
-
-const TWO32 = 2 ** 32;
-// Scratch words for converting between a u64 bigint and two u32 words without bigint arithmetic.
-const SCRATCH_BUFFER = new ArrayBuffer(8);
-const SCRATCH64 = new BigUint64Array(SCRATCH_BUFFER);
-const SCRATCH32 = new Uint32Array(SCRATCH_BUFFER);
-
-function sharedAvailable(): boolean {
-  return typeof SharedArrayBuffer !== 'undefined';
-}
-
-function checkLength(length: unknown, what = 'length'): number {
-  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-    throw new InvalidArgumentError('INVALID_ARGUMENT', `${what} must be a non-negative integer, got ${describe(length)}`, { what, value: length });
-  }
-  return length;
-}
-
-function checkByte(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xff) {
-    throw new InvalidArgumentError('INVALID_ARGUMENT', `byte value must be an integer 0..255, got ${describe(value)}`, { value });
-  }
-  return value;
-}
-
-function checkUint(value: unknown, bits: 8 | 16 | 32): number {
-  const max = bits === 32 ? 0xffffffff : bits === 16 ? 0xffff : 0xff;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new InvalidArgumentError('INVALID_ARGUMENT', `u${bits} value must be an integer 0..${hex(max)}, got ${describe(value)}`, { value, bits });
-  }
-  return value;
-}
-
-const U64_MAX = 0xffffffffffffffffn;
-
-function checkU64(value: unknown): bigint {
-  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
-    throw new InvalidArgumentError('INVALID_ARGUMENT', `u64 value must be a bigint 0..2^64-1, got ${describe(value)}`, { value });
-  }
-  return value;
-}
+import { hex, MemoryAccessError } from '../errors.js';
+import { AddressSpace, type RegionSource, type SharedMemoryHandle } from './address-space.js';
+import { checkU64, checkUint } from './checks.js';
+import type { Block } from './region.js';
 
 /**
  * A sparse physical address space made of regions.
@@ -118,28 +27,7 @@ function checkU64(value: unknown): bigint {
  * memory.readU32(0x1004);                            // 0xdeadbeef
  * ```
  */
-export class PhysicalMemory {
-  private list: Region[] = [];
-  private last: Region | null = null;
-  // Fast path for aligned 32-bit words: one backing block (a buffer region, or one lazy
-  // chunk that exists) whose u32 view starts 4-aligned. `fLimit` is the last valid word
-  // offset for a 4-byte access, -1 when no block is cached.
-  private fBase = 0;
-  private fLimit = -1;
-  private fU32: Uint32Array = new Uint32Array(0);
-  private readonly preferShared: boolean;
-
-  /**
-   * @param options.shared - default backing for new regions: SharedArrayBuffer when true
-   *   (the default where the runtime has it), ArrayBuffer when false.
-   */
-  constructor(options: { shared?: boolean } = {}) {
-    this.preferShared = options.shared ?? sharedAvailable();
-    if (this.preferShared && !sharedAvailable()) {
-      throw new InvalidArgumentError('INVALID_ARGUMENT', 'SharedArrayBuffer is not available in this runtime (not cross-origin isolated?)');
-    }
-  }
-
+export class PhysicalMemory extends AddressSpace {
   /** Wraps raw bytes (e.g. a QEMU `pmemsave` dump) in place as memory starting at `base`. */
   static fromImage(bytes: RegionSource, base = 0, name = 'image'): PhysicalMemory {
     const memory = new PhysicalMemory();
@@ -154,426 +42,26 @@ export class PhysicalMemory {
     return memory;
   }
 
-  /**
-   * Adds a region at physical address `base`. A byte count makes zeroed memory
-   * (SharedArrayBuffer-backed by default; lazily backed above 4 GiB); a buffer, typed array,
-   * DataView or `WebAssembly.Memory` is wrapped in place without copying. Throws a
-   * {@link RegionError} on overlap or bad size, changing nothing.
-   */
-  addRegion(base: number, source: RegionSource, options: RegionOptions = {}): RegionInfo {
-    checkPhysAddr(base, 'region base');
-    const name = options.name ?? `region@${hex(base)}`;
-    let store: RegionStore;
-    if (typeof source === 'number') {
-      if (!Number.isSafeInteger(source) || source <= 0) {
-        throw new RegionError('REGION_BAD_SIZE', `region size must be a positive integer, got ${describe(source)}`, { base, size: source });
-      }
-      if (base + source > PHYS_ADDR_LIMIT) {
-        throw new RegionError('REGION_OUT_OF_RANGE', `region ${hex(base)}+${hex(source)} passes 2^52`, { base, size: source });
-      }
-      this.checkFree(base, base + source);
-      const shared = options.shared ?? this.preferShared;
-      if (shared && !sharedAvailable()) {
-        throw new RegionError('REGION_NOT_SHAREABLE', 'SharedArrayBuffer is not available in this runtime', { base });
-      }
-      const backing = options.backing ?? 'auto';
-      if (backing === 'eager' && source > MAX_BUFFER_SIZE) {
-        throw new RegionError('REGION_TOO_LARGE', `an eager region holds at most 4 GiB; use backing 'lazy' for ${hex(source)} bytes`, { base, size: source });
-      }
-      store = new LazyStore(source, shared);
-      if (backing === 'eager' || (backing === 'auto' && source <= MAX_BUFFER_SIZE)) {
-        try {
-          store = new BufferStore(allocateBuffer(source, shared), 0, source);
-        } catch (e) {
-          if (backing === 'eager') {
-            throw new RegionError('REGION_ALLOCATION_FAILED', `could not allocate ${hex(source)} bytes: ${String(e)}`, { base, size: source }, { cause: e });
-          }
-          // 'auto': the runtime refused one big buffer (browser limits); fall back to chunks.
-        }
-      }
-    } else {
-      const view = toView(source);
-      if (view.byteLength === 0) throw new RegionError('REGION_BAD_SIZE', 'cannot add an empty buffer as a region', { base });
-      if (base + view.byteLength > PHYS_ADDR_LIMIT) {
-        throw new RegionError('REGION_OUT_OF_RANGE', `region ${hex(base)}+${hex(view.byteLength)} passes 2^52`, { base, size: view.byteLength });
-      }
-      this.checkFree(base, base + view.byteLength);
-      store = new BufferStore(view.buffer as BackingBuffer, view.byteOffset, view.byteLength);
-    }
-    const region = new Region(base, base + store.size, name, store);
-    const i = this.list.findIndex((r) => r.base > base);
-    if (i < 0) this.list.push(region);
-    else this.list.splice(i, 0, region);
-    return info(region);
-  }
-
-  /** Removes the region that starts at `base` (a typed error when there is none). */
-  removeRegion(base: number): void {
-    const i = this.list.findIndex((r) => r.base === base);
-    if (i < 0) throw new RegionError('REGION_NOT_FOUND', `no region starts at ${hex(base)}`, { base });
-    this.last = null;
-    this.fLimit = -1;
-    this.list.splice(i, 1);
-  }
-
-  /** The regions in address order. */
-  regions(): RegionInfo[] {
-    return this.list.map(info);
-  }
-
-  /** The region containing `address`, or null. */
-  regionAt(address: number): RegionInfo | null {
-    const r = this.find(address);
-    return r === null ? null : info(r);
-  }
-
-  /** Total bytes of address space covered by regions. */
-  get size(): number {
-    return this.list.reduce((n, r) => n + (r.end - r.base), 0);
-  }
-
-  /** Host bytes actually allocated (lazy regions count only the chunks written so far). */
-  hostBytes(): number {
-    return this.list.reduce((n, r) => n + r.store.hostBytes(), 0);
-  }
-
-  /** True when every byte of `[address, address + length)` is backed by some region. */
-  isBacked(address: number, length = 1): boolean {
-    if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || address < 0 || length < 0) return false;
-    let at = address;
-    const end = address + length;
-    while (at < end) {
-      const r = this.find(at);
-      if (r === null) return false;
-      at = r.end;
-    }
-    return true;
-  }
-
-  /** Plain data for `postMessage`, so a worker can open the same memory with `fromShared`. */
-  toShared(): SharedMemoryHandle {
-    return {
-      regions: this.list.map((r) => {
-        const s = r.store;
-        if (s.lazy || s.buffer === null || !s.shared) {
-          throw new RegionError('REGION_NOT_SHAREABLE', `region ${r.name} is ${s.lazy ? 'lazily backed' : 'not SharedArrayBuffer-backed'} and cannot be shared with another thread`, { base: r.base });
-        }
-        return { base: r.base, size: r.end - r.base, name: r.name, buffer: s.buffer as SharedArrayBuffer, byteOffset: s.byteOffset };
-      }),
-    };
-  }
-
-  // ---- locating ---------------------------------------------------------------------------
-
-  private checkFree(start: number, end: number): void {
-    for (const r of this.list) {
-      if (start < r.end && r.base < end) {
-        throw new RegionError('REGION_OVERLAP', `new region [${hex(start)}, ${hex(end)}) overlaps ${r.name} [${hex(r.base)}, ${hex(r.end)})`, { start, end, other: r.name });
-      }
-    }
-  }
-
-  private find(address: number): Region | null {
-    const last = this.last;
-    if (last !== null && address >= last.base && address < last.end) return last;
-    const list = this.list;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const r = list[mid];
-      if (address < r.base) hi = mid - 1;
-      else if (address >= r.end) lo = mid + 1;
-      else {
-        this.last = r;
-        return r;
-      }
-    }
-    return null;
-  }
-
-  /** Validates a scalar access and returns its region (slow path; throws typed errors). */
-  private locate(address: number, width: number, align: number): Region {
-    checkPhysAddr(address, 'address');
-    if (align > 1 && address % align !== 0) {
-      throw new MemoryAccessError('MEM_MISALIGNED', `${width * 8}-bit atomic access at ${hex(address)} must be ${align}-byte aligned`, { address, width });
-    }
-    const r = this.find(address);
-    if (r === null) throw new MemoryAccessError('MEM_UNBACKED', `no memory at physical address ${hex(address)}`, { address, width });
-    if (address + width > r.end) {
-      if (this.find(address + width - 1) === null) {
-        throw new MemoryAccessError('MEM_UNBACKED', `${width}-byte access at ${hex(address)} runs past the end of ${r.name} into unbacked memory`, { address, width });
-      }
-      throw new MemoryAccessError('MEM_CROSSES_REGION', `${width}-byte access at ${hex(address)} crosses the end of ${r.name} (${hex(r.end)})`, { address, width });
-    }
-    return r;
-  }
-
-  /** Caches the block holding `address` for the aligned-word fast path, when it has one. */
-  private cacheBlock(r: Region, address: number): void {
-    const b = r.store.blockFor(address - r.base, 4, false);
-    if (b === null || b.block.u32 === null) return;
-    const blockBase = address - b.at;
-    if ((blockBase - r.base) % 4 !== 0) return;
-    this.fBase = blockBase;
-    this.fU32 = b.block.u32;
-    this.fLimit = b.block.u32.length * 4 - 4;
-  }
-
-  /** Region for an access of `width` bytes at `address` (fast path first). */
-  private at(address: number, width: number): Region {
-    const r = this.last;
-    if (r !== null && address >= r.base && address + width <= r.end && Number.isInteger(address)) return r;
-    return this.locate(address, width, 1);
-  }
-
-  // ---- scalars ----------------------------------------------------------------------------
-
-  /** Reads an unsigned byte. */
-  readU8(address: number): number {
-    const r = this.at(address, 1);
-    return r.store.readU8(address - r.base);
-  }
-
-  /** Writes a byte (0..255). */
-  writeU8(address: number, value: number): void {
-    checkUint(value, 8);
-    const r = this.at(address, 1);
-    r.store.writeU8(address - r.base, value);
-  }
-
-  /** Reads a little-endian u16. */
-  readU16(address: number): number {
-    const r = this.at(address, 2);
-    const off = address - r.base;
-    return r.store.readU8(off) | (r.store.readU8(off + 1) << 8);
-  }
-
-  /** Writes a little-endian u16. */
-  writeU16(address: number, value: number): void {
-    checkUint(value, 16);
-    const r = this.at(address, 2);
-    const off = address - r.base;
-    r.store.writeU8(off, value & 0xff);
-    r.store.writeU8(off + 1, value >>> 8);
-  }
-
-  /** Reads a little-endian u32 (as an unsigned number). */
-  readU32(address: number): number {
-    const off = address - this.fBase;
-    const w = off >>> 2;
-    // w * 4 === off holds only for integer, non-negative, 4-aligned offsets below 2^34.
-    if (w * 4 === off && off <= this.fLimit) return this.fU32[w];
-    return this.readU32Slow(address);
-  }
-
-  private readU32Slow(address: number): number {
-    const r = this.at(address, 4);
-    this.cacheBlock(r, address);
-    return r.store.readU32(address - r.base);
-  }
-
-  /** Writes a little-endian u32 (an integer 0..2^32-1). */
-  writeU32(address: number, value: number): void {
-    const off = address - this.fBase;
-    const w = off >>> 2;
-    if (w * 4 === off && off <= this.fLimit && (value >>> 0) === value) {
-      this.fU32[w] = value;
-      return;
-    }
-    this.writeU32Slow(address, value);
-  }
-
-  private writeU32Slow(address: number, value: number): void {
-    checkUint(value, 32);
-    const r = this.at(address, 4);
-    r.store.writeU32(address - r.base, value);
-    this.cacheBlock(r, address);
-  }
-
-  /** Reads a little-endian u64 as a bigint. */
-  readU64(address: number): bigint {
-    const off = address - this.fBase;
-    if ((off >>> 0) === off && off < this.fLimit && (off & 3) === 0) {
-      SCRATCH32[0] = this.fU32[off >>> 2];
-      SCRATCH32[1] = this.fU32[(off >>> 2) + 1];
-      return SCRATCH64[0];
-    }
-    const r = this.at(address, 8);
-    const o = address - r.base;
-    this.cacheBlock(r, address);
-    SCRATCH32[0] = r.store.readU32(o);
-    SCRATCH32[1] = r.store.readU32(o + 4);
-    return SCRATCH64[0];
-  }
-
-  /** Writes a little-endian u64 given as a bigint in [0, 2^64). */
-  writeU64(address: number, value: bigint): void {
-    checkU64(value);
-    SCRATCH64[0] = value;
-    this.writeU64Words(address, SCRATCH32[0], SCRATCH32[1]);
-  }
 
   /**
-   * Reads a u64 as a number (fast path, no bigint). Throws `MEM_VALUE_TOO_LARGE` when the
-   * value is 2^53 or more and so cannot be held exactly.
+   * The word index of an aligned u32 in the fast-path block (`this.fU32`), caching the block
+   * first when `address` lies elsewhere. Throws when the word cannot be accessed atomically.
    */
-  readU64Number(address: number): number {
-    let lo: number;
-    let hi: number;
+  private word32(address: number): number {
     const off = address - this.fBase;
     const w = off >>> 2;
-    if (w * 4 === off && off < this.fLimit) {
-      lo = this.fU32[w];
-      hi = this.fU32[w + 1];
-    } else {
-      const r = this.at(address, 8);
-      const o = address - r.base;
-      this.cacheBlock(r, address);
-      lo = r.store.readU32(o);
-      hi = r.store.readU32(o + 4);
-    }
-    if (hi >= 0x200000) {
-      throw new MemoryAccessError('MEM_VALUE_TOO_LARGE', `u64 at ${hex(address)} is ${hex((BigInt(hi) << 32n) | BigInt(lo))}, past 2^53: read it as a bigint`, { address });
-    }
-    return hi * TWO32 + lo;
-  }
-
-  /** Writes a u64 given as a safe non-negative integer number (fast path, no bigint). */
-  writeU64Number(address: number, value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new InvalidArgumentError('INVALID_ARGUMENT', `u64 number must be a safe non-negative integer, got ${describe(value)}`, { value });
-    }
-    this.writeU64Words(address, value % TWO32, Math.floor(value / TWO32));
-  }
-
-  /** Writes a u64 as two u32 words, low word first in memory (fast path, no bigint). */
-  writeU64Words(address: number, low: number, high: number): void {
-    const off = address - this.fBase;
-    const w = off >>> 2;
-    if (w * 4 === off && off < this.fLimit && (low >>> 0) === low && (high >>> 0) === high) {
-      this.fU32[w] = low;
-      this.fU32[w + 1] = high;
-      return;
-    }
-    checkUint(low, 32);
-    checkUint(high, 32);
-    const r = this.at(address, 8);
-    const o = address - r.base;
-    r.store.writeU32(o, low);
-    r.store.writeU32(o + 4, high);
-    this.cacheBlock(r, address);
-  }
-
-  // ---- byte ranges ------------------------------------------------------------------------
-
-  /** Splits `[address, address + length)` into per-region pieces, or throws (nothing touched). */
-  private pieces(address: number, length: number): { r: Region; off: number; n: number }[] {
-    checkPhysAddr(address, 'address');
-    checkLength(length);
-    if (address + length > PHYS_ADDR_LIMIT) {
-      throw new MemoryAccessError('MEM_OUT_OF_RANGE', `range ${hex(address)}+${hex(length)} passes 2^52`, { address, length });
-    }
-    const out: { r: Region; off: number; n: number }[] = [];
-    let at = address;
-    const end = address + length;
-    while (at < end) {
-      const r = this.find(at);
-      if (r === null) {
-        throw new MemoryAccessError('MEM_UNBACKED', `no memory at physical address ${hex(at)} (range ${hex(address)}+${hex(length)})`, { address: at, start: address, length });
-      }
-      const n = Math.min(end, r.end) - at;
-      out.push({ r, off: at - r.base, n });
-      at += n;
-    }
-    return out;
-  }
-
-  /** Reads `length` bytes into a new Uint8Array (a copy). May span adjacent regions. */
-  read(address: number, length: number): Uint8Array {
-    const parts = this.pieces(address, length);
-    const out = new Uint8Array(length);
-    let pos = 0;
-    for (const p of parts) {
-      p.r.store.readInto(p.off, out, pos, p.n);
-      pos += p.n;
-    }
-    return out;
-  }
-
-  /** Reads into a caller's array (no allocation). */
-  readInto(address: number, target: Uint8Array): void {
-    const parts = this.pieces(address, target.length);
-    let pos = 0;
-    for (const p of parts) {
-      p.r.store.readInto(p.off, target, pos, p.n);
-      pos += p.n;
-    }
-  }
-
-  /** Writes bytes at `address`. May span adjacent regions; nothing is written unless all is backed. */
-  write(address: number, bytes: Uint8Array | ArrayLike<number>): void {
-    const src = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes as ArrayLike<number>);
-    if (!(bytes instanceof Uint8Array)) {
-      for (let i = 0; i < bytes.length; i++) checkByte((bytes as ArrayLike<number>)[i]);
-    }
-    const parts = this.pieces(address, src.length);
-    let pos = 0;
-    for (const p of parts) {
-      p.r.store.writeFrom(p.off, src, pos, p.n);
-      pos += p.n;
-    }
-  }
-
-  /** Sets `length` bytes at `address` to `value` (default 0). */
-  fill(address: number, length: number, value = 0): void {
-    checkByte(value);
-    for (const p of this.pieces(address, length)) p.r.store.fill(p.off, p.n, value);
-  }
-
-  /** Copies `length` bytes from `source` to `target` (overlap-safe, like memmove). */
-  copy(target: number, source: number, length: number): void {
-    this.pieces(target, length); // validate the target before reading anything
-    const bytes = this.read(source, length);
-    this.write(target, bytes);
-  }
-
-  /** Loads a raw image (e.g. a QEMU `pmemsave` file) at `base` into existing regions. */
-  loadImage(base: number, bytes: Uint8Array): void {
-    this.write(base, bytes);
-  }
-
-  /** Exports `[start, start + length)` as raw bytes (a copy), the inverse of `loadImage`. */
-  exportImage(start: number, length: number): Uint8Array {
-    return this.read(start, length);
-  }
-
-  /**
-   * A live Uint8Array over `[address, address + length)` without copying, when the range lies
-   * inside one buffer (a buffer region, or one 64 KiB chunk of a lazy region). For hot paths
-   * that want raw typed-array speed; throws `MEM_NO_DIRECT_VIEW` otherwise.
-   */
-  view(address: number, length: number): Uint8Array {
-    checkLength(length);
-    const r = this.locate(address, Math.max(1, length), 1);
-    const b = r.store.blockFor(address - r.base, length, true);
-    if (b === null) {
-      throw new MemoryAccessError('MEM_NO_DIRECT_VIEW', `[${hex(address)}, +${hex(length)}) is not inside one backing buffer`, { address, length });
-    }
-    return b.block.u8.subarray(b.at, b.at + length);
-  }
-
-  // ---- atomics ----------------------------------------------------------------------------
-
-  private atomic32(address: number): { block: Block; index: number } {
-    const r = this.last !== null && address >= this.last.base && address + 4 <= this.last.end && (address - this.last.base) % 4 === 0
-      ? this.last
-      : this.locate(address, 4, 4);
-    const b = r.store.blockFor(address - r.base, 4, true)!;
+    if (w * 4 === off && off <= this.fLimit) return w;
+    const r = this.locate(address, 4, 4);
+    const b = r.store.blockFor(address - r.base, 4, true)!; // materializes a lazy chunk
     if (b.block.u32 === null || b.at % 4 !== 0) {
       throw new MemoryAccessError('MEM_MISALIGNED', `atomic u32 at ${hex(address)} is not 4-aligned in its backing buffer`, { address });
     }
-    return { block: b.block, index: b.at >>> 2 };
+    this.cacheBlock(r, address);
+    const again = address - this.fBase;
+    if (again >>> 2 !== again / 4 || again > this.fLimit) {
+      throw new MemoryAccessError('MEM_MISALIGNED', `atomic u32 at ${hex(address)} is not 4-aligned in its backing buffer`, { address });
+    }
+    return again >>> 2;
   }
 
   private atomic64(address: number): { block: Block; index: number } {
@@ -587,51 +75,51 @@ export class PhysicalMemory {
 
   /** Atomically loads a u32 (4-byte aligned). */
   atomicLoadU32(address: number): number {
-    const a = this.atomic32(address);
-    return Atomics.load(a.block.u32!, a.index);
+    const w = this.word32(address);
+    return Atomics.load(this.fU32, w);
   }
   /** Atomically stores a u32 (4-byte aligned). */
   atomicStoreU32(address: number, value: number): void {
-    checkUint(value, 32);
-    const a = this.atomic32(address);
-    Atomics.store(a.block.u32!, a.index, value);
+    if ((value >>> 0) !== value) checkUint(value, 32);
+    const w = this.word32(address);
+    Atomics.store(this.fU32, w, value);
   }
   /** Compare-and-swap: writes `replacement` if the word equals `expected`; returns the old word. */
   atomicCompareExchangeU32(address: number, expected: number, replacement: number): number {
-    checkUint(expected, 32);
-    checkUint(replacement, 32);
-    const a = this.atomic32(address);
-    return Atomics.compareExchange(a.block.u32!, a.index, expected, replacement);
+    if ((expected >>> 0) !== expected) checkUint(expected, 32);
+    if ((replacement >>> 0) !== replacement) checkUint(replacement, 32);
+    const w = this.word32(address);
+    return Atomics.compareExchange(this.fU32, w, expected, replacement);
   }
   /** Atomic add (wrapping); returns the old word. */
   atomicAddU32(address: number, value: number): number {
-    checkUint(value, 32);
-    const a = this.atomic32(address);
-    return Atomics.add(a.block.u32!, a.index, value);
+    if ((value >>> 0) !== value) checkUint(value, 32);
+    const w = this.word32(address);
+    return Atomics.add(this.fU32, w, value);
   }
   /** Atomic subtract (wrapping); returns the old word. */
   atomicSubU32(address: number, value: number): number {
-    checkUint(value, 32);
-    const a = this.atomic32(address);
-    return Atomics.sub(a.block.u32!, a.index, value);
+    if ((value >>> 0) !== value) checkUint(value, 32);
+    const w = this.word32(address);
+    return Atomics.sub(this.fU32, w, value);
   }
   /** Atomic bitwise or; returns the old word. */
   atomicOrU32(address: number, value: number): number {
-    checkUint(value, 32);
-    const a = this.atomic32(address);
-    return Atomics.or(a.block.u32!, a.index, value);
+    if ((value >>> 0) !== value) checkUint(value, 32);
+    const w = this.word32(address);
+    return Atomics.or(this.fU32, w, value);
   }
   /** Atomic bitwise and; returns the old word. */
   atomicAndU32(address: number, value: number): number {
-    checkUint(value, 32);
-    const a = this.atomic32(address);
-    return Atomics.and(a.block.u32!, a.index, value);
+    if ((value >>> 0) !== value) checkUint(value, 32);
+    const w = this.word32(address);
+    return Atomics.and(this.fU32, w, value);
   }
   /** Atomic exchange; returns the old word. */
   atomicExchangeU32(address: number, value: number): number {
-    checkUint(value, 32);
-    const a = this.atomic32(address);
-    return Atomics.exchange(a.block.u32!, a.index, value);
+    if ((value >>> 0) !== value) checkUint(value, 32);
+    const w = this.word32(address);
+    return Atomics.exchange(this.fU32, w, value);
   }
   /**
    * Blocks the calling thread while the word at `address` equals `expected` (shared memory
@@ -639,14 +127,18 @@ export class PhysicalMemory {
    */
   atomicWaitU32(address: number, expected: number, timeoutMs = Infinity): 'ok' | 'not-equal' | 'timed-out' {
     checkUint(expected, 32);
-    const a = this.atomic32(address);
-    if (!a.block.shared) throw new MemoryAccessError('MEM_NOT_SHARED', `atomicWait needs shared memory at ${hex(address)}`, { address });
-    return Atomics.wait(a.block.i32!, a.index, expected | 0, timeoutMs);
+    const w = this.word32(address);
+    const words = this.fU32;
+    if (typeof SharedArrayBuffer === 'undefined' || !(words.buffer instanceof SharedArrayBuffer)) {
+      throw new MemoryAccessError('MEM_NOT_SHARED', `atomicWait needs shared memory at ${hex(address)}`, { address });
+    }
+    return Atomics.wait(new Int32Array(words.buffer, words.byteOffset, words.length), w, expected | 0, timeoutMs);
   }
   /** Wakes up to `count` threads waiting on the word at `address`; returns how many woke. */
   atomicNotifyU32(address: number, count = Infinity): number {
-    const a = this.atomic32(address);
-    return Atomics.notify(a.block.i32!, a.index, count);
+    const w = this.word32(address);
+    const words = this.fU32;
+    return Atomics.notify(new Int32Array(words.buffer, words.byteOffset, words.length), w, count);
   }
 
   /** Atomically loads a u64 (8-byte aligned). */
@@ -685,29 +177,4 @@ export class PhysicalMemory {
     const a = this.atomic64(address);
     return Atomics.and(a.block.u64!, a.index, value);
   }
-}
-
-function info(r: Region): RegionInfo {
-  return {
-    base: r.base,
-    size: r.end - r.base,
-    end: r.end,
-    name: r.name,
-    lazy: r.store.lazy,
-    shared: r.store.shared,
-    buffer: r.store.buffer,
-    byteOffset: r.store.byteOffset,
-  };
-}
-
-function toView(source: Exclude<RegionSource, number>): Uint8Array {
-  if (source instanceof ArrayBuffer || (sharedAvailable() && source instanceof SharedArrayBuffer)) {
-    return new Uint8Array(source as BackingBuffer);
-  }
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  if (typeof source === 'object' && source !== null && 'buffer' in source) {
-    const b = (source as { buffer: unknown }).buffer;
-    if (b instanceof ArrayBuffer || (sharedAvailable() && b instanceof SharedArrayBuffer)) return new Uint8Array(b as BackingBuffer);
-  }
-  throw new RegionError('REGION_BAD_BUFFER', `region source must be a byte count, ArrayBuffer, SharedArrayBuffer, typed array, DataView or WebAssembly.Memory; got ${describe(source)}`);
 }
