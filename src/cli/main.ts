@@ -16,6 +16,9 @@ const defaultIo: CliIo = {
 
 /** Commands by name; each module exports one `CliCommand`. Loaded on demand. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  pt: async () => (await import('./pt.js')).command,
+  memmap: async () => (await import('./memmap.js')).command,
+  'boot-demo': async () => (await import('./boot-demo.js')).command,
 };
 
 function usage(): string {

@@ -58,7 +58,10 @@ export interface SharedMemoryHandle {
   readonly regions: readonly { base: number; size: number; name: string; buffer: SharedArrayBuffer; byteOffset: number }[];
 }
 
-/** @internal One region: its bounds, name and backing store. */
+/**
+ * One region: its bounds, name and backing store.
+ * @internal
+ */
 export class Region {
   constructor(
     readonly base: number,

@@ -135,8 +135,8 @@ describe('PhysicalMemory access', () => {
     type Model = Map<number, number>;
     type Real = PhysicalMemory;
     const { lazyBase } = makeMemory();
-    const spots = [0, 0x10000 - 9, 0x10000, 0x20000 - 9, lazyBase, lazyBase + LAZY_CHUNK_SIZE - 5, lazyBase + 2 ** 33 - 9];
-    const addr = fc.tuple(fc.constantFrom(...spots), fc.integer({ min: 0, max: 16 })).map(([s, d]) => s + d);
+    const spots = [0, 0x10000 - 9, 0x10000, 0x20000 - 9, lazyBase, lazyBase + LAZY_CHUNK_SIZE - 5, lazyBase + 3 * LAZY_CHUNK_SIZE - 8, lazyBase + 2 ** 33 - 9];
+    const addr = fc.tuple(fc.constantFrom(...spots), fc.integer({ min: 0, max: 16 }), fc.boolean()).map(([s, d, al]) => (al ? s + d - ((s + d) % 4) : s + d));
     const backed = (a: number, n: number) =>
       (a >= 0 && a + n <= 0x20000) || (a >= lazyBase && a + n <= lazyBase + 2 ** 33);
     const sameRegion = (a: number, n: number) =>
@@ -205,6 +205,8 @@ describe('PhysicalMemory access', () => {
         if (this.n >= 8 && sameRegion(this.a, 8)) {
           const v = expected.slice(0, 8).reduceRight((acc, b) => (acc << 8n) | BigInt(b), 0n);
           expect(r.readU64(this.a)).toBe(v);
+          if (v < 2n ** 53n) expect(r.readU64Number(this.a)).toBe(Number(v));
+          else expect(codeOf(() => r.readU64Number(this.a))).toBe('MEM_VALUE_TOO_LARGE');
         }
       }
       toString() {

@@ -1,0 +1,336 @@
+/**
+ * `BuddyFrameAllocator`: a binary buddy allocator of 4 KiB frames, orders 0..maxOrder
+ * (default 10, as Linux; up to 18), whose free lists live inside the free blocks.
+ *
+ * Every free block starts with a node (little-endian u32 words): next frame + 1 (low,
+ * high), previous frame + 1 (low, high), order, magic 'BDDY'. Out-of-band, in the
+ * metadata: one tag bit per frame ("a free block starts here", as Linux's PageBuddy) so a
+ * buddy is only trusted when tagged; list heads, per-order counts and a mask of non-empty
+ * orders in the header; and a table of "windows": max-order-aligned spans of free memory
+ * not yet cut into blocks. Windows make construction over a huge map write only the few
+ * unaligned edge blocks of each range: a max-order block is carved off a window when the
+ * lists run dry (or when allocateAt/reserve/a constrained allocation needs it).
+ *
+ * `count` rounds up to a power of two 2^k. A request at an address aligned to 2^k frames is
+ * that one block; `allocateAt`/`free` at an address that is not so aligned work on exactly
+ * `count` frames (split into aligned blocks), so both always agree on what a call covers.
+ *
+ * @module
+ */
+import { hex } from '../errors.js';
+import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { FrameError } from './errors.js';
+import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, KIND_BUDDY, planFrames, placeMetadata, readMetaBytes, subtractFrames, type FrameRange } from './meta.js';
+import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
+import { checkReserveArgs } from './util.js';
+import { MemoryWords } from './words.js';
+import { BuddyLists, type BuddyLayout } from './buddy-lists.js';
+
+/** Default max order of the buddy allocator (blocks of up to 2^10 frames = 4 MiB, as Linux). */
+export const BUDDY_DEFAULT_MAX_ORDER = 10;
+/** Largest max order the buddy allocator accepts (blocks of 2^18 frames = 1 GiB). */
+export const BUDDY_LARGEST_MAX_ORDER = 18;
+
+/** Options of {@link BuddyFrameAllocator.fromMemoryMap}. */
+export interface BuddyOptions extends FrameAllocatorOptions {
+  /** Largest block order (blocks of 2^maxOrder frames); 0..18, default 10. */
+  maxOrder?: number;
+}
+
+/** {@link FrameStats} plus free blocks per order. */
+export interface BuddyStats extends FrameStats {
+  /** `perOrder[k]` = free blocks of 2^k frames (uncut windows count as max-order blocks). */
+  perOrder: number[];
+}
+
+const K_WIN_COUNT = H_KIND_AREA + 81;
+const K_WIN_CAP = H_KIND_AREA + 82;
+const K_WIN_OFF = H_KIND_AREA + 84;
+const K_TAG_OFF = H_KIND_AREA + 86;
+
+/**
+ * Binary buddy frame allocator with intrusive free lists in PhysicalMemory.
+ *
+ * @example
+ * ```ts
+ * import { BuddyFrameAllocator, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 64 * 1024 * 1024);
+ * const buddy = BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: 0x100000, end: 64 * 1024 * 1024 }] });
+ * const block = buddy.allocate(3)!;          // 4 frames (rounded up), aligned to 16 KiB
+ * buddy.stats().perOrder;                    // free blocks per order
+ * buddy.free(block, 3);
+ * ```
+ */
+export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
+  private maxOrder = BUDDY_DEFAULT_MAX_ORDER;
+  private lists!: BuddyLists;
+  private lastRangeStart = 0;
+  private lastRangeEnd = 0;
+
+  private constructor(memory: PhysicalMemory, metadataAddress: number, metaBytes: number) {
+    super(memory, metadataAddress, metaBytes);
+  }
+
+  /** Builds a buddy allocator over the map's usable memory (or `options.ranges`); metadata is placed in usable memory and reserved. */
+  static fromMemoryMap(memory: PhysicalMemory, map: UsableMemoryMap | null, options: BuddyOptions = {}): BuddyFrameAllocator {
+    const maxOrder = options.maxOrder ?? BUDDY_DEFAULT_MAX_ORDER;
+    if (typeof maxOrder !== 'number' || !Number.isInteger(maxOrder) || maxOrder < 0 || maxOrder > BUDDY_LARGEST_MAX_ORDER) {
+      throw new FrameError('FRAME_BAD_OPTION', `maxOrder must be an integer 0..${BUDDY_LARGEST_MAX_ORDER}, got ${String(maxOrder)}`, { value: maxOrder });
+    }
+    const plan = planFrames(map, options);
+    const M = 2 ** maxOrder;
+    const baseFrame = Math.floor(plan.ranges[0].start / M) * M;
+    const frameCount = plan.ranges[plan.ranges.length - 1].end - baseFrame;
+    const winCap = 2 * plan.ranges.length + 1024;
+    const tablesBytes = FrameMeta.tablesBytes(plan.ranges.length);
+    const winBytes = Math.ceil((winCap * 16) / FRAME_SIZE) * FRAME_SIZE;
+    const tagBytes = Math.ceil(Math.ceil(frameCount / 32) * 4 / FRAME_SIZE) * FRAME_SIZE;
+    const metaBytes = tablesBytes + winBytes + tagBytes;
+    const metaFrame = placeMetadata(memory, plan, metaBytes, options.metadataAddress);
+    const reserved = [...plan.reserved, { start: metaFrame, end: metaFrame + metaBytes / FRAME_SIZE }].sort((a, b) => a.start - b.start);
+    const free = subtractFrames(subtractFrames(plan.ranges, plan.inUse), reserved);
+    const words = new MemoryWords(memory);
+    for (const r of free) {
+      if (!words.covers(r.start * FRAME_SIZE, r.end * FRAME_SIZE)) {
+        throw new FrameError('FRAME_BAD_OPTION', `usable memory [${hex(r.start * FRAME_SIZE)}, ${hex(r.end * FRAME_SIZE)}) is not backed by PhysicalMemory; the buddy keeps its free lists inside free frames`, { start: r.start * FRAME_SIZE, end: r.end * FRAME_SIZE });
+      }
+    }
+    const self = new BuddyFrameAllocator(memory, metaFrame * FRAME_SIZE, metaBytes);
+    self.baseFrame = baseFrame;
+    self.frameCount = frameCount;
+    self.maxOrder = maxOrder;
+    self.writeCommon(KIND_BUDDY, metaBytes, { ranges: plan.ranges, inUse: plan.inUse, reserved }, tablesBytes, maxOrder);
+    self.hdr[K_WIN_CAP] = winCap;
+    self.setH64(K_WIN_OFF, tablesBytes / 4);
+    self.setH64(K_TAG_OFF, (tablesBytes + winBytes) / 4);
+    self.setH64(H_DATA_OFF, tablesBytes);
+    self.ws.clear(tablesBytes / 4, metaBytes / 4);
+    self.lists = new BuddyLists(self.layout(), words);
+    for (const r of free) self.lists.addFreeRange(r.start, r.end);
+    self.seal();
+    return self;
+  }
+
+  /** Opens the buddy state at `metadataAddress` (from another worker, or a loaded image). */
+  static attach(memory: PhysicalMemory, metadataAddress: number): BuddyFrameAllocator {
+    const bytes = readMetaBytes(memory, metadataAddress);
+    const self = new BuddyFrameAllocator(memory, metadataAddress, bytes);
+    self.openCommon(KIND_BUDDY, 'buddy frame allocator');
+    self.maxOrder = self.hdr[H_PARAM];
+    self.lists = new BuddyLists(self.layout(), new MemoryWords(memory));
+    return self;
+  }
+
+  private layout(): BuddyLayout {
+    return { hdr: this.hdr, ws: this.ws, maxOrder: this.maxOrder, baseFrame: this.baseFrame, winCountWord: K_WIN_COUNT, winCapWord: K_WIN_CAP, winOff: this.h64(K_WIN_OFF), tagOff: this.h64(K_TAG_OFF) };
+  }
+
+  /** Order of a request of `count` frames (ceil log2). */
+  private static orderOf(count: number): number {
+    return count <= 1 ? 0 : Math.ceil(Math.log2(count) - 1e-12);
+  }
+
+  /** The aligned blocks a call at frame `s` for `count` frames covers (see the module comment). */
+  private pieces(s: number, count: number): { f: number; k: number }[] | null {
+    const k = BuddyFrameAllocator.orderOf(count);
+    if (k <= this.maxOrder && s % 2 ** k === 0) return [{ f: s, k }];
+    const out: { f: number; k: number }[] = [];
+    const e = s + count;
+    let at = s;
+    while (at < e) {
+      let j = 0;
+      while (j < this.maxOrder && at % 2 ** (j + 1) === 0 && at + 2 ** (j + 1) <= e) j++;
+      out.push({ f: at, k: j });
+      at += 2 ** j;
+    }
+    return out;
+  }
+
+  allocate(count = 1, options?: AllocateOptions): number | null {
+    if (count === 1 && options === undefined) {
+      const lock = this.lock;
+      if (lock.active) lock.acquire();
+      const f = this.lists.takeAny(0);
+      if (f >= 0) this.bumpUsed(1);
+      if (lock.active) lock.release();
+      return f < 0 ? null : f * FRAME_SIZE;
+    }
+    if (count !== 1) checkCount(count);
+    const c = checkAllocateOptions(options);
+    const k = count === 1 ? 0 : BuddyFrameAllocator.orderOf(count);
+    if (k > this.maxOrder) return null;
+    this.lock.acquire();
+    try {
+      const L = this.lists;
+      let f: number;
+      if (!c.constrained || (c.alignFrames <= 2 ** k && c.minFrame === 0 && c.maxEnd === Infinity)) {
+        f = L.takeAny(k);
+      } else {
+        f = L.takeConstrained(k, Math.max(c.alignFrames, 2 ** k), c.minFrame, c.maxEnd);
+      }
+      if (f < 0) return null;
+      this.bumpUsed(2 ** k);
+      return f * FRAME_SIZE;
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  allocateAt(address: number, count = 1): boolean {
+    const s = checkFrameAddress(address);
+    checkCount(count);
+    const ps = this.pieces(s, count)!;
+    const last = ps[ps.length - 1];
+    if (!this.managed(s, last.f + 2 ** last.k)) return false;
+    this.lock.acquire();
+    try {
+      const L = this.lists;
+      for (const p of ps) if (!L.pieceFree(p.f, p.k)) return false;
+      let n = 0;
+      for (const p of ps) {
+        L.carvePiece(p.f, p.k);
+        n += 2 ** p.k;
+      }
+      this.bumpUsed(n);
+      return true;
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  free(address: number, count = 1): void {
+    if (count === 1 && address >= 0 && address < 2 ** 52 && address % FRAME_SIZE === 0 && this.freeOne(address / FRAME_SIZE)) return;
+    const s = checkFrameAddress(address);
+    if (count !== 1) checkCount(count);
+    const ps = this.pieces(s, count)!;
+    const last = ps[ps.length - 1];
+    const e = last.f + 2 ** last.k;
+    if (!this.managed(s, e)) {
+      throw new FrameError('FRAME_OUT_OF_RANGE', `[${hex(address)}, ${hex(e * FRAME_SIZE)}) is not inside usable memory this allocator manages`, { address, count });
+    }
+    this.lock.acquire();
+    try {
+      this.syncReservations();
+      if (this.overlapsReservation(s, e)) {
+        throw new FrameError('FRAME_RESERVED', `[${hex(address)}, ${hex(e * FRAME_SIZE)}) overlaps a reserved range; reserved frames are never freed`, { address, count });
+      }
+      const L = this.lists;
+      for (const p of ps) {
+        const hit = L.freeOverlap(p.f, p.k);
+        if (hit >= 0) {
+          throw new FrameError('FRAME_NOT_ALLOCATED', `frame ${hex(hit * FRAME_SIZE)} of [${hex(address)}, ${hex(e * FRAME_SIZE)}) is free: double free, or never handed out`, { address, count, frame: hit * FRAME_SIZE });
+        }
+      }
+      let n = 0;
+      for (const p of ps) {
+        L.release(p.f, p.k);
+        n += 2 ** p.k;
+      }
+      this.bumpUsed(-n);
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  /** Frees one plainly allocated frame (managed, not reserved, not free); false sends the call down the checked path. */
+  private freeOne(f: number): boolean {
+    if (!(f >= this.lastRangeStart && f < this.lastRangeEnd)) {
+      const r = this.rangeOf(f);
+      if (r < 0) return false;
+      this.lastRangeStart = this.rangeStarts[r];
+      this.lastRangeEnd = this.rangeEnds[r];
+    }
+    const lock = this.lock;
+    if (lock.active) lock.acquire();
+    if (this.reservationsMayHit(f) || this.lists.containing(f) >= 0) {
+      if (lock.active) lock.release();
+      return false;
+    }
+    this.lists.release(f, 0);
+    this.bumpUsed(-1);
+    if (lock.active) lock.release();
+    return true;
+  }
+
+  reserve(address: number, size: number): void {
+    const { start, end } = checkReserveArgs(address, size);
+    this.lock.acquire();
+    try {
+      const ranges = this.newlyReserved(start, end);
+      const exact: { f: number; k: number }[] = [];
+      for (const r of ranges) exact.push(...this.exactPieces(r));
+      for (const p of exact) {
+        if (!this.lists.pieceFree(p.f, p.k)) {
+          throw new FrameError('FRAME_IN_USE', `cannot reserve [${hex(p.f * FRAME_SIZE)}, ${hex((p.f + 2 ** p.k) * FRAME_SIZE)}): it is handed out`, { address, size });
+        }
+      }
+      this.addReservations(ranges);
+      let n = 0;
+      for (const p of exact) {
+        this.lists.carvePiece(p.f, p.k);
+        n += 2 ** p.k;
+      }
+      this.addH64(H_RESERVED, n);
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  private exactPieces(r: FrameRange): { f: number; k: number }[] {
+    const out: { f: number; k: number }[] = [];
+    let at = r.start;
+    while (at < r.end) {
+      let j = 0;
+      while (j < this.maxOrder && at % 2 ** (j + 1) === 0 && at + 2 ** (j + 1) <= r.end) j++;
+      out.push({ f: at, k: j });
+      at += 2 ** j;
+    }
+    return out;
+  }
+
+  isFree(address: number): boolean {
+    if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0 || address >= 2 ** 52) checkFrameAddress(address);
+    const f = Math.floor(address / FRAME_SIZE);
+    if (this.rangeOf(f) < 0) return false;
+    return this.lists.containing(f) >= 0;
+  }
+
+  stats(): BuddyStats {
+    this.lock.acquire();
+    try {
+      const c = this.counters();
+      const blocks = this.lists.allFreeBlocks();
+      const perOrder = new Array<number>(this.maxOrder + 1).fill(0);
+      let largest = 0;
+      let runStart = -1;
+      let runEnd = -1;
+      for (const b of blocks) {
+        if (b.window) perOrder[this.maxOrder] += (b.end - b.start) / 2 ** this.maxOrder;
+        else perOrder[b.order]++;
+        if (b.start === runEnd) runEnd = b.end;
+        else {
+          runStart = b.start;
+          runEnd = b.end;
+        }
+        if (runEnd - runStart > largest) largest = runEnd - runStart;
+      }
+      return { total: c.total, free: c.free, used: c.used, reserved: c.reserved, largestFreeRun: largest, perOrder };
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  check(): void {
+    this.lock.acquire();
+    try {
+      this.checkCommon();
+      this.syncReservations();
+      const free = this.lists.checkLists((s, e) => this.managed(s, e), (s, e) => this.overlapsReservation(s, e), (m) => this.corrupt(m));
+      const c = this.counters();
+      if (free !== c.free) this.corrupt(`the free lists hold ${free} frames but the counters say ${c.free} (total ${c.total}, used ${c.used}, reserved ${c.reserved})`);
+    } finally {
+      this.lock.release();
+    }
+  }
+}

@@ -1,0 +1,445 @@
+/**
+ * The part of an allocator's state both kinds share, all of it inside PhysicalMemory at
+ * `metadataAddress`: a header (magic, version, kind, lock word, counters, table offsets),
+ * the table of usable frame ranges (fixed at construction) and the reservation list
+ * (grows with `reserve()`). Also plans construction: which frames are usable, in use and
+ * reserved, and where the metadata goes.
+ *
+ * Header (little-endian u32 words from `metadataAddress`; 64-bit values as low, high):
+ * 0 magic 'MPFA' · 1 version · 2 kind (1 bitmap, 2 buddy) · 3 lock · 4-5 metadata bytes ·
+ * 6-7 base frame · 8-9 frame count · 10-11 total · 12-13 used · 14-15 reserved ·
+ * 16 range count · 17 reservation count · 18 reservation capacity · 19 reservation
+ * generation · 20 ranges offset · 21 reservations offset · 22-23 data offset · 24 kind
+ * parameter (bitmap levels / buddy max order) · 25 flags · 32.. kind-specific.
+ *
+ * @module
+ */
+import { normalizeRanges, subtractRanges, type PhysRange } from '../addr/phys.js';
+import { checkPhysRange } from '../addr/phys.js';
+import { describe, hex } from '../errors.js';
+import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { FrameError } from './errors.js';
+import { FRAME_SIZE, type FrameAllocatorOptions, type UsableMemoryMap } from './types.js';
+import { WordLock, WordStore } from './words.js';
+
+/** Magic word at `metadataAddress` of every frame-allocator state: 'MPFA' as little-endian bytes. */
+export const FRAMES_MAGIC = 0x4146504d;
+/** Version of the frame-allocator metadata layout written after the magic. */
+export const FRAMES_VERSION = 1;
+/** Kind tags in the header. */
+export const KIND_BITMAP = 1;
+export const KIND_BUDDY = 2;
+
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_KIND = 2;
+export const H_LOCK = 3;
+export const H_META_BYTES = 4;
+export const H_BASE_FRAME = 6;
+export const H_FRAME_COUNT = 8;
+export const H_TOTAL = 10;
+export const H_USED = 12;
+export const H_RESERVED = 14;
+export const H_RANGE_COUNT = 16;
+export const H_RES_COUNT = 17;
+export const H_RES_CAPACITY = 18;
+export const H_RES_GEN = 19;
+export const H_RANGES_OFF = 20;
+export const H_RES_OFF = 21;
+export const H_DATA_OFF = 22;
+export const H_PARAM = 24;
+export const H_FLAGS = 25;
+/** First word of the kind-specific header area. */
+export const H_KIND_AREA = 32;
+/** The header occupies the first 4 KiB. */
+export const HEADER_BYTES = 4096;
+/** Capacity of the reservation list. */
+export const RESERVATION_CAPACITY = 1024;
+
+const TWO32 = 2 ** 32;
+
+/** A half-open range of frame numbers. */
+export interface FrameRange {
+  start: number;
+  end: number;
+}
+
+/** What construction works from, in frame numbers. */
+export interface FramePlan {
+  ranges: FrameRange[];
+  inUse: FrameRange[];
+  reserved: FrameRange[];
+}
+
+function toFrames(ranges: readonly PhysRange[]): FrameRange[] {
+  const out: FrameRange[] = [];
+  for (const r of normalizeRanges(ranges)) {
+    const start = Math.ceil(r.start / FRAME_SIZE);
+    const end = Math.floor(r.end / FRAME_SIZE);
+    if (end > start) out.push({ start, end });
+  }
+  return out;
+}
+
+function toFramesOuter(ranges: readonly PhysRange[]): FrameRange[] {
+  return normalizeRanges(ranges.map((r) => ({ start: Math.floor(r.start / FRAME_SIZE) * FRAME_SIZE, end: Math.ceil(r.end / FRAME_SIZE) * FRAME_SIZE }))).map((r) => ({
+    start: r.start / FRAME_SIZE,
+    end: r.end / FRAME_SIZE,
+  }));
+}
+
+function checkRangeList(value: unknown, what: string): PhysRange[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new FrameError('FRAME_BAD_OPTION', `${what} must be an array of { start, end }, got ${describe(value)}`, { what });
+  try {
+    return value.map((r, i) => checkPhysRange(r, `${what}[${i}]`));
+  } catch (e) {
+    throw new FrameError('FRAME_BAD_OPTION', e instanceof Error ? e.message : String(e), { what }, { cause: e });
+  }
+}
+
+/** Intersection of two normalized frame-range lists. */
+export function intersectFrames(a: readonly FrameRange[], b: readonly FrameRange[]): FrameRange[] {
+  const out: FrameRange[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const s = Math.max(a[i].start, b[j].start);
+    const e = Math.min(a[i].end, b[j].end);
+    if (e > s) out.push({ start: s, end: e });
+    if (a[i].end < b[j].end) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** Frames in `a` minus frames in `b` (both normalized). */
+export function subtractFrames(a: readonly FrameRange[], b: readonly FrameRange[]): FrameRange[] {
+  return subtractRanges(a, b).map((r) => ({ start: r.start, end: r.end }));
+}
+
+/** Total frames of a range list. */
+export function countFrames(list: readonly FrameRange[]): number {
+  let n = 0;
+  for (const r of list) n += r.end - r.start;
+  return n;
+}
+
+/** Works out usable, in-use and reserved frames from a map and options (typed errors for bad input). */
+export function planFrames(map: UsableMemoryMap | null | undefined, options: FrameAllocatorOptions): FramePlan {
+  if (typeof options !== 'object' || options === null) throw new FrameError('FRAME_BAD_OPTION', `options must be an object, got ${describe(options)}`);
+  let usable: PhysRange[];
+  if (options.ranges !== undefined) usable = checkRangeList(options.ranges, 'options.ranges');
+  else {
+    if (map === null || map === undefined || typeof (map as UsableMemoryMap).usableAfterExitBootServices !== 'function') {
+      throw new FrameError('FRAME_BAD_OPTION', `need a memory map with usableAfterExitBootServices() or options.ranges, got ${describe(map)}`);
+    }
+    usable = map.usableAfterExitBootServices();
+  }
+  let ranges = toFrames(usable);
+  if (!options.includePageZero) ranges = subtractFrames(ranges, [{ start: 0, end: 1 }]);
+  if (ranges.length === 0) throw new FrameError('FRAME_NO_USABLE_MEMORY', 'the memory map has no usable frame');
+  const reserved = intersectFrames(toFramesOuter(checkRangeList(options.reserved, 'options.reserved')), ranges);
+  const inUse = subtractFrames(intersectFrames(toFramesOuter(checkRangeList(options.inUse, 'options.inUse')), ranges), reserved);
+  return { ranges, inUse, reserved };
+}
+
+/**
+ * Picks the metadata's first frame: inside free usable frames, inside one memory region,
+ * lowest at or above 1 MiB (or below 1 MiB when nothing above fits); or `options.metadataAddress`.
+ */
+export function placeMetadata(memory: PhysicalMemory, plan: FramePlan, bytes: number, wanted: number | undefined): number {
+  const frames = Math.ceil(bytes / FRAME_SIZE);
+  const free = subtractFrames(subtractFrames(plan.ranges, plan.inUse), plan.reserved);
+  const regions = memory.regions();
+  const fits = (start: number): boolean => {
+    const end = start + frames;
+    const inFree = free.some((r) => start >= r.start && end <= r.end);
+    const inRegion = regions.some((g) => start * FRAME_SIZE >= g.base && end * FRAME_SIZE <= g.end);
+    return inFree && inRegion;
+  };
+  if (wanted !== undefined) {
+    if (typeof wanted !== 'number' || !Number.isSafeInteger(wanted) || wanted < 0 || wanted % FRAME_SIZE !== 0) {
+      throw new FrameError('FRAME_BAD_OPTION', `metadataAddress must be a 4 KiB-aligned address, got ${describe(wanted)}`, { value: wanted });
+    }
+    if (!fits(wanted / FRAME_SIZE)) {
+      throw new FrameError('FRAME_NO_METADATA_SPACE', `metadata (${hex(bytes)} bytes) does not fit at ${hex(wanted)}: it needs free usable frames inside one memory region`, { address: wanted, size: bytes });
+    }
+    return wanted / FRAME_SIZE;
+  }
+  let best = -1;
+  for (const pass of [256, 0]) {
+    for (const r of free) {
+      for (const g of regions) {
+        const lo = Math.max(r.start, Math.ceil(g.base / FRAME_SIZE), pass);
+        const hi = Math.min(r.end, Math.floor(g.end / FRAME_SIZE));
+        if (hi - lo >= frames && (best < 0 || lo < best)) best = lo;
+      }
+    }
+    if (best >= 0) return best;
+  }
+  throw new FrameError('FRAME_NO_METADATA_SPACE', `no free usable memory backed by one region can hold the allocator's ${hex(bytes)} bytes of metadata`, { size: bytes });
+}
+
+/**
+ * Header, range table, reservation list, counters and lock of one allocator state; the
+ * base of both allocator classes.
+ */
+export abstract class FrameMeta {
+  /** Physical address of the allocator's metadata (what `attach` takes). */
+  readonly metadataAddress: number;
+  protected readonly ws: WordStore;
+  /** The 4 KiB header as words (always materialized). */
+  protected readonly hdr: Uint32Array;
+  protected readonly lock: WordLock;
+  /** Usable frame ranges (immutable after construction), cached from memory. */
+  protected readonly rangeStarts: number[] = [];
+  protected readonly rangeEnds: number[] = [];
+  protected baseFrame = 0;
+  protected frameCount = 0;
+  private resGen = -1;
+  protected resStarts: number[] = [];
+  protected resEnds: number[] = [];
+
+  protected constructor(
+    readonly memory: PhysicalMemory,
+    metadataAddress: number,
+    metaBytes: number,
+  ) {
+    this.metadataAddress = metadataAddress;
+    this.ws = new WordStore(memory, metadataAddress, metaBytes);
+    const u8 = memory.view(metadataAddress, HEADER_BYTES);
+    if (u8.byteOffset % 4 !== 0) throw new FrameError('FRAME_BAD_METADATA', `metadata at ${hex(metadataAddress)} is not 4-aligned in its buffer`);
+    this.hdr = new Uint32Array(u8.buffer, u8.byteOffset, HEADER_BYTES / 4);
+    this.lock = new WordLock(new Int32Array(u8.buffer, u8.byteOffset, HEADER_BYTES / 4), H_LOCK, this.ws.shareable);
+  }
+
+  /** Reads a 64-bit header value stored as two words. */
+  protected h64(i: number): number {
+    return this.hdr[i + 1] * TWO32 + this.hdr[i];
+  }
+  protected setH64(i: number, v: number): void {
+    this.hdr[i] = v % TWO32;
+    this.hdr[i + 1] = Math.floor(v / TWO32);
+  }
+  protected addH64(i: number, delta: number): void {
+    this.setH64(i, this.h64(i) + delta);
+  }
+  /** Adds `d` to the used counter (64-bit in two words; the low word alone on the fast path). */
+  protected bumpUsed(d: number): void {
+    const h = this.hdr;
+    const v = h[H_USED] + d;
+    if (v >= 0 && v <= 0xffffffff) h[H_USED] = v;
+    else this.addH64(H_USED, d);
+  }
+
+  /** Reads a 64-bit word pair of the metadata window. */
+  protected w64(i: number): number {
+    return this.ws.get(i + 1) * TWO32 + this.ws.get(i);
+  }
+  protected setW64(i: number, v: number): void {
+    this.ws.set(i, v % TWO32);
+    this.ws.set(i + 1, Math.floor(v / TWO32));
+  }
+
+  /** Writes the common header and tables of a fresh state. */
+  protected writeCommon(kind: number, metaBytes: number, plan: FramePlan, dataOffset: number, param: number): void {
+    const h = this.hdr;
+    h.fill(0);
+    h[H_VERSION] = FRAMES_VERSION;
+    h[H_KIND] = kind;
+    this.setH64(H_META_BYTES, metaBytes);
+    this.setH64(H_BASE_FRAME, this.baseFrame);
+    this.setH64(H_FRAME_COUNT, this.frameCount);
+    this.setH64(H_TOTAL, countFrames(plan.ranges));
+    this.setH64(H_USED, countFrames(plan.inUse));
+    h[H_RANGE_COUNT] = plan.ranges.length;
+    h[H_RES_CAPACITY] = RESERVATION_CAPACITY;
+    h[H_RANGES_OFF] = HEADER_BYTES;
+    h[H_RES_OFF] = HEADER_BYTES + plan.ranges.length * 16;
+    this.setH64(H_DATA_OFF, dataOffset);
+    h[H_PARAM] = param;
+    let i = HEADER_BYTES / 4;
+    for (const r of plan.ranges) {
+      this.setW64(i, r.start);
+      this.setW64(i + 2, r.end);
+      i += 4;
+    }
+    this.ws.clear(i, i + RESERVATION_CAPACITY * 4);
+    this.loadRanges();
+    for (const r of plan.reserved) this.addReservation(r.start, r.end);
+    this.setH64(H_RESERVED, countFrames(plan.reserved));
+  }
+
+  /** Bytes of header + tables for `rangeCount` ranges (data starts here, 4 KiB aligned). */
+  static tablesBytes(rangeCount: number): number {
+    return Math.ceil((HEADER_BYTES + rangeCount * 16 + RESERVATION_CAPACITY * 16) / FRAME_SIZE) * FRAME_SIZE;
+  }
+
+  /** Marks the header valid (last step of construction). */
+  protected seal(): void {
+    Atomics.store(this.hdr, H_MAGIC, FRAMES_MAGIC);
+  }
+
+  /** Validates the header of an existing state and loads the caches. */
+  protected openCommon(kind: number, name: string): void {
+    const h = this.hdr;
+    if (h[H_MAGIC] !== FRAMES_MAGIC || h[H_VERSION] !== FRAMES_VERSION || h[H_KIND] !== kind) {
+      throw new FrameError('FRAME_BAD_METADATA', `no ${name} state at ${hex(this.metadataAddress)} (magic ${hex(h[H_MAGIC])}, version ${h[H_VERSION]}, kind ${h[H_KIND]})`, { address: this.metadataAddress });
+    }
+    this.baseFrame = this.h64(H_BASE_FRAME);
+    this.frameCount = this.h64(H_FRAME_COUNT);
+    this.loadRanges();
+  }
+
+  private loadRanges(): void {
+    const n = this.hdr[H_RANGE_COUNT];
+    const base = this.hdr[H_RANGES_OFF] / 4;
+    this.rangeStarts.length = 0;
+    this.rangeEnds.length = 0;
+    for (let k = 0; k < n; k++) {
+      this.rangeStarts.push(this.w64(base + k * 4));
+      this.rangeEnds.push(this.w64(base + k * 4 + 2));
+    }
+  }
+
+  /** Index of the usable range holding `frame`, or -1. */
+  protected rangeOf(frame: number): number {
+    const s = this.rangeStarts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid] <= frame) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && frame < this.rangeEnds[hi] ? hi : -1;
+  }
+
+  /** True when `[start, end)` lies inside one usable range. */
+  protected managed(start: number, end: number): boolean {
+    const r = this.rangeOf(start);
+    return r >= 0 && end <= this.rangeEnds[r];
+  }
+
+  /** Refreshes the host copy of the reservation list if another thread changed it. */
+  protected syncReservations(): void {
+    const gen = this.hdr[H_RES_GEN];
+    if (gen === this.resGen) return;
+    const n = this.hdr[H_RES_COUNT];
+    const base = this.hdr[H_RES_OFF] / 4;
+    this.resStarts = [];
+    this.resEnds = [];
+    for (let k = 0; k < n; k++) {
+      this.resStarts.push(this.w64(base + k * 4));
+      this.resEnds.push(this.w64(base + k * 4 + 2));
+    }
+    this.resGen = gen;
+  }
+
+  /** True when frame f may be reserved (syncs the host copy when another thread changed the list). */
+  protected reservationsMayHit(f: number): boolean {
+    if (this.hdr[H_RES_GEN] !== this.resGen) this.syncReservations();
+    return this.overlapsReservation(f, f + 1);
+  }
+
+  /** True when `[start, end)` overlaps a reservation (call syncReservations first). */
+  protected overlapsReservation(start: number, end: number): boolean {
+    const s = this.resStarts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid] < end) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && this.resEnds[hi] > start;
+  }
+
+  /** Adds `[start, end)` to the reservation list (merging); throws when the list is full. */
+  protected addReservation(start: number, end: number): void {
+    this.addReservations([{ start, end }]);
+  }
+
+  /** Adds ranges to the reservation list in one step (merging); throws, changing nothing, when the list would overflow. */
+  protected addReservations(ranges: readonly FrameRange[]): void {
+    this.syncReservations();
+    const list: FrameRange[] = this.resStarts.map((s, k) => ({ start: s, end: this.resEnds[k] }));
+    list.push(...ranges);
+    const merged = normalizeRanges(list);
+    if (merged.length > this.hdr[H_RES_CAPACITY]) {
+      throw new FrameError('FRAME_TOO_MANY_RESERVATIONS', `the reservation list is full (${this.hdr[H_RES_CAPACITY]} disjoint ranges)`, { capacity: this.hdr[H_RES_CAPACITY] });
+    }
+    const base = this.hdr[H_RES_OFF] / 4;
+    merged.forEach((r, k) => {
+      this.setW64(base + k * 4, r.start);
+      this.setW64(base + k * 4 + 2, r.end);
+    });
+    this.hdr[H_RES_COUNT] = merged.length;
+    this.hdr[H_RES_GEN] = (this.hdr[H_RES_GEN] + 1) >>> 0;
+    this.syncReservations();
+  }
+
+  /** Frames of `[start, end)` not yet reserved, clipped to usable ranges. */
+  protected newlyReserved(start: number, end: number): FrameRange[] {
+    this.syncReservations();
+    const usable = intersectFrames([{ start, end }], this.rangeStarts.map((s, k) => ({ start: s, end: this.rangeEnds[k] })).filter((r) => r.end > start && r.start < end));
+    return subtractFrames(usable, this.resStarts.map((s, k) => ({ start: s, end: this.resEnds[k] })));
+  }
+
+  /** Throws `FRAME_CORRUPT` with `message`. */
+  protected corrupt(message: string, details: Record<string, unknown> = {}): never {
+    throw new FrameError('FRAME_CORRUPT', message, details);
+  }
+
+  /** Checks the header and tables (common part of `check()`). */
+  protected checkCommon(): void {
+    const h = this.hdr;
+    if (h[H_MAGIC] !== FRAMES_MAGIC) this.corrupt(`bad magic ${hex(h[H_MAGIC])}`);
+    const total = this.h64(H_TOTAL);
+    let sum = 0;
+    for (let k = 0; k < this.rangeStarts.length; k++) {
+      if (!(this.rangeEnds[k] > this.rangeStarts[k])) this.corrupt(`range ${k} is empty or inverted`);
+      if (k > 0 && this.rangeStarts[k] <= this.rangeEnds[k - 1]) this.corrupt(`ranges ${k - 1} and ${k} are not sorted and disjoint`);
+      sum += this.rangeEnds[k] - this.rangeStarts[k];
+    }
+    if (sum !== total) this.corrupt(`total ${total} differs from the ${sum} frames of the range table`);
+    this.syncReservations();
+    let reserved = 0;
+    for (let k = 0; k < this.resStarts.length; k++) {
+      if (!(this.resEnds[k] > this.resStarts[k])) this.corrupt(`reservation ${k} is empty`);
+      if (k > 0 && this.resStarts[k] <= this.resEnds[k - 1]) this.corrupt(`reservations ${k - 1} and ${k} overlap or touch`);
+      if (!this.managed(this.resStarts[k], this.resEnds[k])) this.corrupt(`reservation ${k} lies outside the usable ranges`);
+      reserved += this.resEnds[k] - this.resStarts[k];
+    }
+    if (reserved !== this.h64(H_RESERVED)) this.corrupt(`reserved counter ${this.h64(H_RESERVED)} differs from the ${reserved} frames of the reservation list`);
+    if (this.h64(H_USED) + reserved > total) this.corrupt('used + reserved exceeds total');
+  }
+
+  /** Common counters. */
+  protected counters(): { total: number; used: number; reserved: number; free: number } {
+    const total = this.h64(H_TOTAL);
+    const used = this.h64(H_USED);
+    const reserved = this.h64(H_RESERVED);
+    return { total, used, reserved, free: total - used - reserved };
+  }
+}
+
+/** Size in bytes of the metadata recorded in the header at `address` (for attach). */
+export function readMetaBytes(memory: PhysicalMemory, address: number): number {
+  if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0 || address % FRAME_SIZE !== 0) {
+    throw new FrameError('FRAME_BAD_METADATA', `metadataAddress must be a 4 KiB-aligned address, got ${describe(address)}`, { value: address });
+  }
+  let magic: number;
+  let lo: number;
+  let hi: number;
+  try {
+    magic = memory.readU32(address);
+    lo = memory.readU32(address + H_META_BYTES * 4);
+    hi = memory.readU32(address + H_META_BYTES * 4 + 4);
+  } catch (e) {
+    throw new FrameError('FRAME_BAD_METADATA', `cannot read allocator metadata at ${hex(address)}: ${e instanceof Error ? e.message : String(e)}`, { address }, { cause: e });
+  }
+  if (magic !== FRAMES_MAGIC) throw new FrameError('FRAME_BAD_METADATA', `no frame-allocator state at ${hex(address)} (magic ${hex(magic)})`, { address });
+  return hi * TWO32 + lo;
+}

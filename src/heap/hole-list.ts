@@ -1,0 +1,346 @@
+/**
+ * The crate's free-list algorithm (linked_list_allocator 0.10.5 `HoleList`), operating on hole
+ * nodes in heap memory: first-fit allocation, the sorted free with its merges and the
+ * top/bottom fixes, and extend. Owns the heap state that is not in memory (`head`, `bottom`,
+ * `end`, `pending`, `used`). Positions are byte offsets from `bottom` (the stored `next`
+ * pointers stay absolute addresses). In 'indexed' mode a {@link HoleIndex} finds the hole (and
+ * its neighbours) instead of a list walk; the memory writes are the same in both modes.
+ * Arguments are trusted here: validation lives in the `LinkedListHeap` facade.
+ *
+ * @module
+ */
+import { hex } from '../errors.js';
+import { HeapUsageError } from './errors.js';
+import { HoleIndex } from './hole-index.js';
+import { WindowNodeMemory, type NodeMemory } from './node-memory.js';
+import { MIN_HOLE, placeInHole } from './placement.js';
+
+/** Heap state and algorithm; see the module comment. */
+export class HoleList {
+  private memory!: NodeMemory;
+  /** `memory` when it is a raw window (the list walks then run on 32-bit word indices). */
+  private win: Int32Array | null = null;
+  /** Low 32 bits of the bottom address as int32 (window mode). */
+  private winLo = 0;
+  /** First usable byte (8-aligned absolute address). */
+  readonly bottom: number;
+  /** Offset of the end of the usable heap (the crate's `top - bottom`, without pending bytes). */
+  end: number;
+  /** Bytes owned past the usable end that are not usable yet (0..15). */
+  pending: number;
+  /** Sum of the adjusted sizes of live blocks. */
+  used = 0;
+  /** Offset of the first hole (the dummy head's `next`), -1 for none. */
+  head: number;
+  /** The index of 'indexed' mode, or null in 'list' mode. */
+  readonly index: HoleIndex | null;
+
+  /** `Heap::init` on an already aligned `bottom` with `usable >= 16` bytes. */
+  constructor(mem: NodeMemory, bottom: number, usable: number, pending: number, indexed: boolean) {
+    this.mem = mem;
+    this.bottom = bottom;
+    this.end = usable;
+    this.pending = pending;
+    mem.setNode(0, usable, -1);
+    this.head = 0;
+    this.index = indexed ? new HoleIndex() : null;
+    this.index?.reset([0], [usable]);
+  }
+
+  /** Node access to heap memory (a raw window when possible). */
+  get mem(): NodeMemory {
+    return this.memory;
+  }
+
+  set mem(mem: NodeMemory) {
+    this.memory = mem;
+    this.win = mem instanceof WindowNodeMemory ? mem.i32 : null;
+    this.winLo = mem instanceof WindowNodeMemory ? mem.bottomLoSigned : 0;
+  }
+
+  /** `allocate_first_fit` with an adjusted size: the block's offset, or -1 (nothing written). */
+  allocate(adj: number, align: number): number {
+    const index = this.index;
+    let prev = -1;
+    let h = this.head;
+    let hs = 0;
+    let a = -1;
+    let next: number;
+    if (h < 0) return -1;
+    if (index !== null) {
+      a = index.findFit(adj, align, this.bottom);
+      if (a < 0) return -1;
+      const c = index.ci;
+      const k = index.j;
+      h = index.address(c, k);
+      hs = index.size(c, k);
+      prev = index.prevAddress(c, k);
+      next = index.nextAddress(c, k);
+    } else if (this.win !== null) {
+      // the walk on 32-bit word indices into the window: no doubles in the loop
+      const i32 = this.win;
+      const baseLo = this.winLo;
+      let i = h >> 2;
+      let pi = -1;
+      for (;;) {
+        hs = i32[i]; // sizes fit in a non-negative int32: the window is below 2 GiB
+        if (hs >= adj) {
+          if (align <= 8) {
+            if (hs === adj || hs >= adj + MIN_HOLE) break;
+          } else if (placeInHole(this.bottom + i * 4, hs, adj, align) >= 0) break;
+        }
+        const lo = i32[i + 2];
+        if (lo === 0 && i32[i + 3] === 0) return -1;
+        pi = i;
+        i = (lo - baseLo) >> 2;
+      }
+      h = i * 4;
+      prev = pi < 0 ? -1 : pi * 4;
+      a = align <= 8 ? h : placeInHole(this.bottom + h, hs, adj, align) - this.bottom;
+      next = this.memory.next(h);
+    } else {
+      const mem = this.memory;
+      while (h >= 0) {
+        hs = mem.size(h);
+        if (hs >= adj) {
+          if (align <= 8) {
+            if (hs === adj || hs >= adj + MIN_HOLE) {
+              a = h;
+              break;
+            }
+          } else {
+            a = placeInHole(this.bottom + h, hs, adj, align);
+            if (a >= 0) {
+              a -= this.bottom;
+              break;
+            }
+          }
+        }
+        prev = h;
+        h = mem.next(h);
+      }
+      if (a < 0) return -1;
+      next = mem.next(h);
+    }
+    this.split(prev, h, hs, next, a, adj);
+    return a;
+  }
+
+  /** Takes block `[a, a + adj)` out of hole `h` (size `hs`, neighbours `prev`/`next` or -1). */
+  private split(prev: number, h: number, hs: number, next: number, a: number, adj: number): void {
+    const mem = this.memory;
+    mem.setNext(h, -1);
+    const front = a - h;
+    const b = a + adj;
+    const rest = h + hs - b;
+    let link: number;
+    if (front === 0) {
+      if (rest === 0) link = next;
+      else {
+        mem.setNode(b, rest, next);
+        link = b;
+      }
+    } else {
+      if (rest === 0) mem.setNode(h, front, next);
+      else {
+        mem.setNode(b, rest, next);
+        mem.setNode(h, front, b);
+      }
+      link = h;
+    }
+    if (prev < 0) this.head = link;
+    else mem.setNext(prev, link);
+    const index = this.index;
+    if (index !== null) {
+      const c = index.ci;
+      const k = index.j;
+      if (front === 0) {
+        if (rest === 0) index.removeAt(c, k);
+        else index.setEntry(c, k, b, rest);
+      } else {
+        index.setSize(c, k, front);
+        if (rest !== 0) index.insertAfter(c, k, b, rest);
+      }
+    }
+    this.used += adj;
+  }
+
+  /**
+   * The crate's `HoleList::deallocate` for block `[p, p + s)` (offsets, `s` already adjusted);
+   * `used` is not touched. Throws `HEAP_FREE_OVERLAPS_HOLE`, before writing anything, when the
+   * block overlaps a neighbouring hole (where the crate would panic or corrupt itself).
+   */
+  free(p: number, s: number): void {
+    const mem = this.memory;
+    const index = this.index;
+    const head = this.head;
+    if (head < 0) {
+      mem.setNode(p, s, -1);
+      let n = p;
+      let ns = s;
+      if (p < MIN_HOLE) {
+        // bottom fix: the node moves down to the bottom
+        ns = s + p;
+        n = 0;
+        mem.setNode(n, ns, -1);
+      }
+      ns = this.topFix(n, ns);
+      this.head = n;
+      index?.reset([n], [ns]);
+      return;
+    }
+    if (p < head) {
+      if (p + s > head) this.overlap(p, s, head);
+      mem.setNode(p, s, -1);
+      let n = p;
+      let ns = s;
+      if (p < MIN_HOLE) {
+        ns = s + p;
+        n = 0;
+        mem.setNode(n, ns, -1);
+      }
+      this.head = n;
+      mem.setNext(n, head);
+      if (n + ns === head) {
+        // merge once with the old first hole
+        const hsz = index !== null ? index.size(0, 0) : mem.size(head);
+        const hnext = index !== null ? index.nextAddress(0, 0) : mem.next(head);
+        mem.setNext(head, -1);
+        mem.setNext(n, hnext);
+        mem.setSize(n, ns + hsz);
+        index?.setEntry(0, 0, n, ns + hsz);
+      } else {
+        index?.insertFirst(n, ns);
+      }
+      return;
+    }
+    // C: the last hole at or before p; nx: the hole after it (-1 for none)
+    let c: number;
+    let nx: number;
+    let cs: number;
+    if (index !== null) {
+      index.findAtOrBefore(p);
+      c = index.address(index.ci, index.j);
+      cs = index.size(index.ci, index.j);
+      nx = index.nextAddress(index.ci, index.j);
+    } else if (this.win !== null) {
+      const i32 = this.win;
+      const baseLo = this.winLo;
+      const pi = p >> 2;
+      let ci = head >> 2;
+      let ni = -1;
+      for (;;) {
+        const lo = i32[ci + 2];
+        if (lo === 0 && i32[ci + 3] === 0) break;
+        const k = (lo - baseLo) >> 2;
+        if (pi < k) {
+          ni = k;
+          break;
+        }
+        ci = k;
+      }
+      c = ci * 4;
+      nx = ni < 0 ? -1 : ni * 4;
+      cs = i32[ci];
+    } else {
+      c = head;
+      nx = mem.next(c);
+      while (nx >= 0 && p >= nx) {
+        c = nx;
+        nx = mem.next(c);
+      }
+      cs = mem.size(c);
+    }
+    if (p < c + cs) this.overlap(p, s, c);
+    if (nx >= 0 && p + s > nx) this.overlap(p, s, nx);
+    mem.setNode(p, s, nx);
+    mem.setNext(c, p);
+    // merge step 1, at C
+    let y: number;
+    let ys: number;
+    const mergedPrev = c + cs === p;
+    if (mergedPrev) {
+      mem.setNext(p, -1);
+      mem.setNext(c, nx);
+      ys = cs + s;
+      mem.setSize(c, ys);
+      y = c;
+    } else {
+      y = p;
+      ys = s;
+    }
+    // merge step 2, at Y
+    let mergedNext = false;
+    if (nx < 0) {
+      ys = this.topFix(y, ys);
+    } else if (y + ys === nx) {
+      const nsz = index !== null ? index.nextSize(index.ci, index.j) : mem.size(nx);
+      const nn = index !== null ? index.nextNextAddress(index.ci, index.j) : mem.next(nx);
+      mem.setNext(nx, -1);
+      mem.setNext(y, nn);
+      ys += nsz;
+      mem.setSize(y, ys);
+      mergedNext = true;
+    }
+    if (index !== null) {
+      const ci = index.ci;
+      const j = index.j;
+      if (mergedPrev) {
+        index.setSize(ci, j, ys);
+        if (mergedNext) index.removeNext(ci, j);
+      } else if (mergedNext) {
+        index.setNextEntry(ci, j, p, ys);
+      } else {
+        index.insertAfter(ci, j, p, ys);
+      }
+    }
+  }
+
+  /** Number of holes and the largest hole size (from the index, or a walk of the list). */
+  summary(): { holes: number; largest: number } {
+    if (this.index !== null) return { holes: this.index.count, largest: this.index.largest() };
+    const mem = this.memory;
+    let holes = 0;
+    let largest = 0;
+    for (let h = this.head; h >= 0; h = mem.next(h)) {
+      const size = mem.size(h);
+      if (size > largest) largest = size;
+      holes++;
+    }
+    return { holes, largest };
+  }
+
+  /** `Heap::extend(by)`; the caller has made `mem` cover the bytes that become usable. */
+  extend(by: number): void {
+    const e = this.pending + by;
+    if (e < MIN_HOLE) {
+      this.pending = e;
+      return;
+    }
+    const k = e - (e % 8);
+    const t = this.end;
+    this.free(t, k);
+    this.end = t + k;
+    this.pending = e - k;
+  }
+
+  /** The crate's defensive top fix: a hole ending less than a node short of the top grows to it. */
+  private topFix(y: number, ys: number): number {
+    const e = y + ys;
+    const top = this.end;
+    if (e < top && Math.ceil(e / 8) * 8 + MIN_HOLE > top) {
+      ys += top - e;
+      this.memory.setSize(y, ys);
+    }
+    return ys;
+  }
+
+  private overlap(p: number, s: number, hole: number): never {
+    const b = this.bottom;
+    throw new HeapUsageError(
+      'HEAP_FREE_OVERLAPS_HOLE',
+      `freed block [${hex(b + p)}, ${hex(b + p + s)}) overlaps the free hole at ${hex(b + hole)} (a double free or a bad pointer)`,
+      { address: b + p, size: s, hole: b + hole },
+    );
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One page table (512 entries, one 4 KiB frame) as the builder tracks it: a live
+ * Uint32Array over the frame's bytes in `PhysicalMemory` (entry i is words 2i, 2i+1), the
+ * child tables, and counts of the present entries that are writable / user / executable,
+ * from which the entry pointing at this table takes its flags (writable or user if any
+ * entry below is; no-execute only if every entry below is).
+ *
+ * @module
+ */
+import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { hex, MemprimsError } from '../errors.js';
+import { PagingError } from './errors.js';
+import { NX_HI, P, RW, US } from './entry.js';
+
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A live 1024-word view of the table frame at `phys`, or a typed error (nothing changed). */
+export function tableWords(memory: PhysicalMemory, phys: number): Uint32Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = memory.view(phys, 4096);
+  } catch (e) {
+    const why = e instanceof MemprimsError ? e.message : String(e);
+    throw new PagingError('PAGING_BAD_FRAME', `table frame ${hex(phys)} is not usable memory: ${why}`, { frame: phys }, { cause: e });
+  }
+  if (!LITTLE || bytes.byteOffset % 4 !== 0) {
+    throw new PagingError('PAGING_BAD_FRAME', `table frame ${hex(phys)} is not 4-byte aligned in its backing buffer`, { frame: phys });
+  }
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, 1024);
+}
+
+/** A page table the builder owns. */
+export class TableNode {
+  /** Child tables by index (levels 2..5 only; null where the entry is a leaf or empty). */
+  readonly children: (TableNode | null)[] | null;
+  /** Present entries. */
+  present = 0;
+  /** Present entries with R/W set. */
+  writable = 0;
+  /** Present entries with U/S set. */
+  user = 0;
+  /** Present entries without NX. */
+  executable = 0;
+
+  constructor(
+    /** Physical address of the frame. */
+    readonly phys: number,
+    /** 1 = PT … 5 = PML5. */
+    readonly level: number,
+    /** Live view of the frame: entry i is words[2i] (low) and words[2i+1] (high). */
+    readonly words: Uint32Array,
+    /** Parent table (null for the root) and this table's index in it. */
+    readonly parent: TableNode | null,
+    readonly index: number,
+  ) {
+    this.children = level > 1 ? new Array<TableNode | null>(512).fill(null) : null;
+  }
+
+  /** Counts an entry (given its two words) into the summaries, with sign +1 or -1. */
+  count(lo: number, hi: number, sign: number): void {
+    if (!(lo & P)) return;
+    this.present += sign;
+    if (lo & RW) this.writable += sign;
+    if (lo & US) this.user += sign;
+    if (!(hi & NX_HI)) this.executable += sign;
+  }
+
+  /** Flags the parent's entry for this table should carry (low word, high word). */
+  summaryLo(): number {
+    return P | (this.writable > 0 ? RW : 0) | (this.user > 0 ? US : 0);
+  }
+
+  summaryHi(): number {
+    return this.executable > 0 || this.present === 0 ? 0 : NX_HI;
+  }
+}
+
+/**
+ * After entries of `node` changed, rewrites the entries pointing at it (and further up)
+ * so they carry what their leaves need. Stops as soon as an entry is unchanged.
+ */
+export function refreshParents(node: TableNode): void {
+  let n = node;
+  while (n.parent !== null) {
+    if (n.present === 0) return; // an empty table is about to be released or reused; leave its entry
+    const parent = n.parent;
+    const w = parent.words;
+    const i = n.index << 1;
+    const oldLo = w[i];
+    const oldHi = w[i + 1];
+    const lo = ((oldLo & ~(RW | US)) | n.summaryLo()) >>> 0;
+    const hi = ((oldHi & ~NX_HI) | n.summaryHi()) >>> 0;
+    if (lo === oldLo && hi === oldHi) return;
+    parent.count(oldLo, oldHi, -1);
+    w[i] = lo;
+    w[i + 1] = hi;
+    parent.count(lo, hi, 1);
+    n = parent;
+  }
+}
