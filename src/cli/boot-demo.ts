@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootFlow, type BootFlowOptions } from '../boot/boot-flow.js';
@@ -17,7 +17,7 @@ import { bytesText, formatSteps } from '../boot/steps.js';
 import { hex } from '../errors.js';
 import { parseAnyMemoryMap } from '../uefi/detect.js';
 import type { MemoryMap } from '../uefi/memory-map.js';
-import { CliError, parseArgs, parseNumberArg, type CliCommand, type CliIo } from './common.js';
+import { CliError, parseArgs, parseNumberArg, readInputFile, type CliCommand, type CliIo } from './common.js';
 
 const HELP = `Usage: memprims boot-demo [--memmap FILE] [--svg OUT] [options]
 
@@ -53,13 +53,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   let map: MemoryMap | undefined;
   let source = `bundled ${BUNDLED_OVMF_MAP_INFO.firmware} map (${BUNDLED_OVMF_MAP_INFO.machine})`;
   if (typeof options.memmap === 'string') {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(options.memmap));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException)?.code;
-      throw new CliError(`cannot read ${options.memmap}${code ? ` (${code})` : ''}`, 1);
-    }
+    const bytes = await readInputFile(options.memmap);
     const descriptorSize = options['descriptor-size'] === undefined ? 48 : parseNumberArg(String(options['descriptor-size']), '--descriptor-size');
     const parsed = parseAnyMemoryMap(bytes, { descriptorSize });
     map = parsed.map;

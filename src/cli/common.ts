@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PhysicalMemory } from '../memory/physical-memory.js';
 
 /** Where a command writes. */
 export interface CliIo {
@@ -76,4 +77,52 @@ export function parseBigIntArg(text: string, what: string): bigint {
   const v = BigInt(t);
   if (v > 0xffffffffffffffffn) throw new CliError(`${what}: '${text}' does not fit in 64 bits`);
   return v;
+}
+
+/** Reads a whole (small) input file; a missing or unreadable file is a one-line CLI error. */
+export async function readInputFile(file: string): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    throw new CliError(`cannot read ${file}${code ? ` (${code})` : ''}`, 1);
+  }
+}
+
+/** Largest piece of a memory image read into one region (1 GiB). */
+const IMAGE_PIECE = 2 ** 30;
+
+/**
+ * Opens a raw memory image (e.g. QEMU `pmemsave` output) at physical `base` as
+ * `PhysicalMemory`, in regions of at most 1 GiB each, so images larger than one buffer
+ * (Node caps a buffer at 4 GiB and `readFile` at 2 GiB) still open.
+ */
+export async function openMemoryImage(file: string, base: number, pieceSize = IMAGE_PIECE): Promise<PhysicalMemory> {
+  const { open } = await import('node:fs/promises');
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    throw new CliError(`cannot read ${file}${code ? ` (${code})` : ''}`, 1);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size === 0) throw new CliError(`${file} is empty`, 1);
+    const memory = new PhysicalMemory({ shared: false });
+    for (let offset = 0; offset < size; offset += pieceSize) {
+      const piece = new Uint8Array(Math.min(pieceSize, size - offset));
+      let filled = 0;
+      while (filled < piece.length) {
+        const { bytesRead } = await handle.read(piece, filled, piece.length - filled, offset + filled);
+        if (bytesRead === 0) throw new CliError(`${file} ended early at byte ${offset + filled}`, 1);
+        filled += bytesRead;
+      }
+      memory.addRegion(base + offset, piece, { name: size > pieceSize ? `${file}+0x${offset.toString(16)}` : file });
+    }
+    return memory;
+  } finally {
+    await handle.close();
+  }
 }

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseAnyMemoryMap } from '../uefi/detect.js';
-import { CliError, parseArgs, parseNumberArg, type CliCommand, type CliIo } from './common.js';
+import { CliError, parseArgs, parseNumberArg, readInputFile, type CliCommand, type CliIo } from './common.js';
 
 const HELP = `Usage: memprims memmap FILE [options]
 
@@ -28,13 +28,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) throw new CliError(positionals.length === 0 ? 'memmap needs a FILE (try memprims memmap --help)' : `memmap takes one FILE, got ${positionals.length}`);
   const descriptorSize = options['descriptor-size'] === undefined ? 48 : parseNumberArg(String(options['descriptor-size']), '--descriptor-size');
   const file = positionals[0];
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    throw new CliError(`cannot read ${file}${code ? ` (${code})` : ''}`, 1);
-  }
+  const bytes = await readInputFile(file);
   const { format, map } = parseAnyMemoryMap(bytes, { descriptorSize });
   if (typeof options.svg === 'string') {
     try {

@@ -7,13 +7,11 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { PhysicalMemory } from '../memory/physical-memory.js';
 import { readPageTables, type PageTableView } from '../paging/reader.js';
 import type { PageFlags } from '../paging/entry.js';
 import type { MappedRange, Mapping } from '../paging/view.js';
 import type { WalkExplanation } from '../paging/walk.js';
-import { CliError, parseArgs, parseBigIntArg, parseNumberArg, type CliCommand, type CliIo } from './common.js';
+import { CliError, openMemoryImage, parseArgs, parseBigIntArg, parseNumberArg, type CliCommand, type CliIo } from './common.js';
 
 const HELP = `Usage: memprims pt IMAGE --cr3 ADDR [options]
 
@@ -88,15 +86,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   if (levels !== 4 && levels !== 5) throw new CliError(`--levels must be 4 or 5, got ${String(options.levels)}`);
   const maxPhysBits = options['max-phys-bits'] === undefined ? 52 : parseNumberArg(String(options['max-phys-bits']), '--max-phys-bits');
   const file = positionals[0];
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    throw new CliError(`cannot read ${file}${code ? ` (${code})` : ''}`, 1);
-  }
-  if (bytes.length === 0) throw new CliError(`${file} is empty`, 1);
-  const memory = PhysicalMemory.fromImage(bytes, base, file);
+  const memory = await openMemoryImage(file, base);
   const view = readPageTables(memory, { root: cr3, levels, maxPhysBits });
   if (options.translate !== undefined) {
     const w = view.explain(parseBigIntArg(String(options.translate), '--translate'));

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { openMemoryImage } from '../../src/cli/common.js';
 import * as api from '../../src/index.js';
 
 const root = join(__dirname, '..', '..');
@@ -65,5 +66,25 @@ describe('cli', () => {
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('memory images', () => {
+  it('opens a raw image in pieces at a base, byte for byte, and reports unreadable files in one line', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'memprims-image-'));
+    const bytes = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7) & 0xff);
+    writeFileSync(join(dir, 'mem.bin'), bytes);
+    const memory = await openMemoryImage(join(dir, 'mem.bin'), 0x100000, 4096);
+    expect(memory.regions().map((r) => [r.base, r.size])).toEqual([
+      [0x100000, 4096],
+      [0x101000, 4096],
+      [0x102000, 10_000 - 8192],
+    ]);
+    expect(memory.read(0x100000, bytes.length)).toEqual(bytes);
+    await expect(openMemoryImage(join(dir, 'missing.bin'), 0)).rejects.toThrow(/cannot read .*missing\.bin \(ENOENT\)/);
+    writeFileSync(join(dir, 'empty.bin'), new Uint8Array(0));
+    await expect(openMemoryImage(join(dir, 'empty.bin'), 0)).rejects.toThrow(/is empty/);
   });
 });
