@@ -123,6 +123,11 @@ export class GdbClient {
     return out;
   }
 
+  /** Sends the interrupt byte that stops a running guest; the stop reply answers the pending `c`. */
+  interrupt(): void {
+    this.sock.write('\x03');
+  }
+
   close(): void {
     this.sock.destroy();
   }
