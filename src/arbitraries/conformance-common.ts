@@ -59,6 +59,12 @@ export interface ConformanceOptions {
   maxCommands?: number;
   /** Seed of the random generator: pass {@link ConformanceError.seed} back to replay a failure, shrinking included. */
   seed?: number;
+  /**
+   * Require misuse (a double free, freeing a frame never handed out) to throw a memprims
+   * `MemprimsError`. By default any thrown `Error` counts, so allocators that know nothing of
+   * memprims can be checked; either way the misuse must change nothing.
+   */
+  typedErrors?: boolean;
 }
 
 /** A rule of the interface was broken; thrown inside a command, caught by the runner. */
@@ -89,15 +95,19 @@ export function runCheck(target: { check?: () => unknown }, after: string): void
   if (bad) throw new ConformanceViolation(`check() reported a violation after ${after}: ${JSON.stringify(result)}`);
 }
 
-/** Runs `fn`, expecting a MemprimsError (misuse); returns a description of what happened otherwise. */
-export function expectTypedError(fn: () => unknown, what: string): void {
+/**
+ * Runs `fn`, expecting misuse to be rejected with an `Error` (a `MemprimsError` when `typed`);
+ * throws a violation describing what happened otherwise.
+ */
+export function expectTypedError(fn: () => unknown, what: string, typed = false): void {
   try {
     fn();
   } catch (e) {
-    if (e instanceof MemprimsError) return;
-    throw new ConformanceViolation(`${what} threw a raw ${e instanceof Error ? e.name : typeof e} instead of a MemprimsError: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof MemprimsError || (!typed && e instanceof Error)) return;
+    const wanted = typed ? 'a MemprimsError' : 'an Error';
+    throw new ConformanceViolation(`${what} threw ${e instanceof Error ? `a raw ${e.name}` : typeof e} instead of ${wanted}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  throw new ConformanceViolation(`${what} was accepted; misuse must be a typed error`);
+  throw new ConformanceViolation(`${what} was accepted; misuse must throw`);
 }
 
 /** Number of runs: options, then FC_RUNS, then `fallback`. */

@@ -214,9 +214,9 @@ class ReserveCommand implements FrameCommand {
 class DoubleFreeCommand implements FrameCommand {
   private text = '';
   [fc.cloneMethod](): DoubleFreeCommand {
-    return new DoubleFreeCommand(this.pick);
+    return new DoubleFreeCommand(this.pick, this.typed);
   }
-  constructor(readonly pick: number) {}
+  constructor(readonly pick: number, readonly typed = false) {}
   check(m: Readonly<FrameModel>): boolean {
     return m.freed.length > 0;
   }
@@ -227,7 +227,7 @@ class DoubleFreeCommand implements FrameCommand {
     if (overlapping(m.live, b.address, end) || overlapping(m.reserved, b.address, end)) return; // handed out again since
     for (let f = b.address; f < end; f += FRAME) if (!real.isFree(f)) return;
     const before = statsOf(real, 'the previous command');
-    expectTypedError(() => real.free(b.address, b.count), `double free ${this.text}`);
+    expectTypedError(() => real.free(b.address, b.count), `double free ${this.text}`, this.typed);
     checkNoChange(real, before, `the rejected ${this.text}`);
   }
   toString(): string {
@@ -238,9 +238,9 @@ class DoubleFreeCommand implements FrameCommand {
 class FreeFreeFrameCommand implements FrameCommand {
   private text = '';
   [fc.cloneMethod](): FreeFreeFrameCommand {
-    return new FreeFreeFrameCommand(this.pick);
+    return new FreeFreeFrameCommand(this.pick, this.typed);
   }
-  constructor(readonly pick: number) {}
+  constructor(readonly pick: number, readonly typed = false) {}
   check(): boolean {
     return true;
   }
@@ -249,7 +249,7 @@ class FreeFreeFrameCommand implements FrameCommand {
     this.text = `free(${h(address)} count=1) of a frame never handed out`;
     if (overlapping(m.live, address, address + FRAME) || overlapping(m.reserved, address, address + FRAME) || !real.isFree(address)) return;
     const before = statsOf(real, 'the previous command');
-    expectTypedError(() => real.free(address, 1), this.text);
+    expectTypedError(() => real.free(address, 1), this.text, this.typed);
     checkNoChange(real, before, `the rejected ${this.text}`);
   }
   toString(): string {
@@ -291,8 +291,8 @@ export function frameAllocatorCommands(options: FrameConformanceOptions = {}, ha
   if ((options.allocateAt ?? true) && has.allocateAt) list.push(fc.tuple(pick, fc.integer({ min: 1, max: 4 })).map(([p, c]) => new AllocateAtCommand(p, c)));
   if ((options.reserve ?? true) && has.reserve) list.push(fc.tuple(pick, fc.integer({ min: 1, max: 4 })).map(([p, c]) => new ReserveCommand(p, c)));
   if (options.misuse ?? true) {
-    list.push(pick.map((p) => new DoubleFreeCommand(p)));
-    list.push(pick.map((p) => new FreeFreeFrameCommand(p)));
+    list.push(pick.map((p) => new DoubleFreeCommand(p, options.typedErrors === true)));
+    list.push(pick.map((p) => new FreeFreeFrameCommand(p, options.typedErrors === true)));
   }
   return list;
 }

@@ -223,9 +223,9 @@ class ExtendCommand implements HeapCommand {
 
 class DoubleDeallocCommand implements HeapCommand {
   private text = '';
-  constructor(readonly pick: number) {}
+  constructor(readonly pick: number, readonly typed = false) {}
   [fc.cloneMethod](): DoubleDeallocCommand {
-    return new DoubleDeallocCommand(this.pick);
+    return new DoubleDeallocCommand(this.pick, this.typed);
   }
   check(m: Readonly<HeapModel>): boolean {
     return m.freed.length > 0;
@@ -237,7 +237,7 @@ class DoubleDeallocCommand implements HeapCommand {
     if (m.live.some((o) => b.address < o.address + Math.max(1, o.layout.size) && o.address < end)) return; // reused since
     const before = counters(heap, 'the previous command');
     const bytes = snapshot(m);
-    expectTypedError(() => heap.deallocate(b.address, b.layout), `double free ${this.text}`);
+    expectTypedError(() => heap.deallocate(b.address, b.layout), `double free ${this.text}`, this.typed);
     const after = counters(heap, `the rejected ${this.text}`);
     expect(after.used === before.used && after.free === before.free, () => `the rejected ${this.text} moved used/free from ${before.used}/${before.free} to ${after.used}/${after.free}`);
     if (bytes) {
@@ -274,7 +274,7 @@ export function heapCommands(options: HeapConformanceOptions = {}): fc.Arbitrary
     pick.map((p) => new DeallocCommand(p)),
     fc.integer({ min: 1, max: 4096 }).map((by) => new ExtendCommand(by)),
   ];
-  if (options.strict) list.push(pick.map((p) => new DoubleDeallocCommand(p)));
+  if (options.strict) list.push(pick.map((p) => new DoubleDeallocCommand(p, options.typedErrors === true)));
   return list;
 }
 

@@ -270,7 +270,7 @@ export class AddressSpace {
   /** Region for an access of `width` bytes at `address` (fast path first). */
   protected at(address: number, width: number): Region {
     const r = this.last;
-    if (r !== null && address >= r.base && address + width <= r.end && Number.isInteger(address)) return r;
+    if (r !== null && typeof address === 'number' && address >= r.base && address + width <= r.end && Number.isInteger(address)) return r;
     return this.locate(address, width, 1);
   }
 
@@ -307,7 +307,7 @@ export class AddressSpace {
 
   /** Reads a little-endian u32 (as an unsigned number). */
   readU32(address: number): number {
-    const off = address - this.fBase;
+    const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
     const w = off >>> 2;
     // w * 4 === off holds only for integer, non-negative, 4-aligned offsets below 2^34.
     if (w * 4 === off && off <= this.fLimit) return this.fU32[w];
@@ -322,9 +322,9 @@ export class AddressSpace {
 
   /** Writes a little-endian u32 (an integer 0..2^32-1). */
   writeU32(address: number, value: number): void {
-    const off = address - this.fBase;
+    const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
     const w = off >>> 2;
-    if (w * 4 === off && off <= this.fLimit && (value >>> 0) === value) {
+    if (w * 4 === off && off <= this.fLimit && typeof value === 'number' && (value >>> 0) === value) {
       this.fU32[w] = value;
       return;
     }
@@ -340,7 +340,7 @@ export class AddressSpace {
 
   /** Reads a little-endian u64 as a bigint. */
   readU64(address: number): bigint {
-    const off = address - this.fBase;
+    const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
     if ((off >>> 0) === off && off < this.fLimit && (off & 3) === 0) {
       SCRATCH32[0] = this.fU32[off >>> 2];
       SCRATCH32[1] = this.fU32[(off >>> 2) + 1];
@@ -368,7 +368,7 @@ export class AddressSpace {
   readU64Number(address: number): number {
     let lo: number;
     let hi: number;
-    const off = address - this.fBase;
+    const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
     const w = off >>> 2;
     if (w * 4 === off && off < this.fLimit) {
       lo = this.fU32[w];
@@ -396,9 +396,9 @@ export class AddressSpace {
 
   /** Writes a u64 as two u32 words, low word first in memory (fast path, no bigint). */
   writeU64Words(address: number, low: number, high: number): void {
-    const off = address - this.fBase;
+    const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
     const w = off >>> 2;
-    if (w * 4 === off && off < this.fLimit && (low >>> 0) === low && (high >>> 0) === high) {
+    if (w * 4 === off && off < this.fLimit && typeof low === 'number' && (low >>> 0) === low && typeof high === 'number' && (high >>> 0) === high) {
       this.fU32[w] = low;
       this.fU32[w + 1] = high;
       return;

@@ -48,7 +48,7 @@ export class PhysicalMemory extends AddressSpace {
    * first when `address` lies elsewhere. Throws when the word cannot be accessed atomically.
    */
   private word32(address: number): number {
-    const off = address - this.fBase;
+    const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
     const w = off >>> 2;
     if (w * 4 === off && off <= this.fLimit) return w;
     const r = this.locate(address, 4, 4);
@@ -80,44 +80,44 @@ export class PhysicalMemory extends AddressSpace {
   }
   /** Atomically stores a u32 (4-byte aligned). */
   atomicStoreU32(address: number, value: number): void {
-    if ((value >>> 0) !== value) checkUint(value, 32);
+    if (typeof value !== 'number' || (value >>> 0) !== value) checkUint(value, 32);
     const w = this.word32(address);
     Atomics.store(this.fU32, w, value);
   }
   /** Compare-and-swap: writes `replacement` if the word equals `expected`; returns the old word. */
   atomicCompareExchangeU32(address: number, expected: number, replacement: number): number {
-    if ((expected >>> 0) !== expected) checkUint(expected, 32);
-    if ((replacement >>> 0) !== replacement) checkUint(replacement, 32);
+    if (typeof expected !== 'number' || (expected >>> 0) !== expected) checkUint(expected, 32);
+    if (typeof replacement !== 'number' || (replacement >>> 0) !== replacement) checkUint(replacement, 32);
     const w = this.word32(address);
     return Atomics.compareExchange(this.fU32, w, expected, replacement);
   }
   /** Atomic add (wrapping); returns the old word. */
   atomicAddU32(address: number, value: number): number {
-    if ((value >>> 0) !== value) checkUint(value, 32);
+    if (typeof value !== 'number' || (value >>> 0) !== value) checkUint(value, 32);
     const w = this.word32(address);
     return Atomics.add(this.fU32, w, value);
   }
   /** Atomic subtract (wrapping); returns the old word. */
   atomicSubU32(address: number, value: number): number {
-    if ((value >>> 0) !== value) checkUint(value, 32);
+    if (typeof value !== 'number' || (value >>> 0) !== value) checkUint(value, 32);
     const w = this.word32(address);
     return Atomics.sub(this.fU32, w, value);
   }
   /** Atomic bitwise or; returns the old word. */
   atomicOrU32(address: number, value: number): number {
-    if ((value >>> 0) !== value) checkUint(value, 32);
+    if (typeof value !== 'number' || (value >>> 0) !== value) checkUint(value, 32);
     const w = this.word32(address);
     return Atomics.or(this.fU32, w, value);
   }
   /** Atomic bitwise and; returns the old word. */
   atomicAndU32(address: number, value: number): number {
-    if ((value >>> 0) !== value) checkUint(value, 32);
+    if (typeof value !== 'number' || (value >>> 0) !== value) checkUint(value, 32);
     const w = this.word32(address);
     return Atomics.and(this.fU32, w, value);
   }
   /** Atomic exchange; returns the old word. */
   atomicExchangeU32(address: number, value: number): number {
-    if ((value >>> 0) !== value) checkUint(value, 32);
+    if (typeof value !== 'number' || (value >>> 0) !== value) checkUint(value, 32);
     const w = this.word32(address);
     return Atomics.exchange(this.fU32, w, value);
   }

@@ -19,8 +19,7 @@ import { MemprimsError } from '../errors.js';
  * - `UEFI_BAD_ARGUMENT`: an option or argument is of the wrong kind.
  * - `UEFI_TEXT_MALFORMED`: a text line looks like a descriptor but cannot be read exactly.
  * - `UEFI_TEXT_INCONSISTENT`: a text descriptor contradicts itself (page count vs range, unaligned range).
- * - `UEFI_TEXT_SEQUENCE`: efi=debug `memNN` indices are not 0, 1, 2, … (lines missing or repeated).
- * - `UEFI_TEXT_AMBIGUOUS`: the text holds several different maps.
+ * - `UEFI_TEXT_AMBIGUOUS`: the text holds several different maps (or one listing repeats an index).
  * - `UEFI_TEXT_NO_DESCRIPTORS`: no descriptor line was found in the text.
  * - `UEFI_BAD_ENCODING`: text bytes are not valid UTF-8 / UTF-16LE.
  * - `UEFI_UNKNOWN_FORMAT`: auto-detection recognised none of the formats.
@@ -36,7 +35,6 @@ export type UefiErrorCode =
   | 'UEFI_BAD_ARGUMENT'
   | 'UEFI_TEXT_MALFORMED'
   | 'UEFI_TEXT_INCONSISTENT'
-  | 'UEFI_TEXT_SEQUENCE'
   | 'UEFI_TEXT_AMBIGUOUS'
   | 'UEFI_TEXT_NO_DESCRIPTORS'
   | 'UEFI_BAD_ENCODING'

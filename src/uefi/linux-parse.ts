@@ -25,8 +25,9 @@ interface Entry { index: number; descriptor: MemoryDescriptor; ref: LineRef }
  * `type=7, attr=0xf, range=[…)` form, and any timestamp/syslog prefix before `efi:`.
  * Other lines are ignored. A line that looks like a descriptor but is malformed is an error
  * (`UEFI_TEXT_MALFORMED`, `UEFI_TEXT_INCONSISTENT`, `UEFI_ADDRESS_TOO_LARGE`,
- * `UEFI_PAGE_COUNT_TOO_LARGE`); so are missing/repeated indices (`UEFI_TEXT_SEQUENCE`),
- * two different maps (`UEFI_TEXT_AMBIGUOUS`) and no map (`UEFI_TEXT_NO_DESCRIPTORS`).
+ * `UEFI_PAGE_COUNT_TOO_LARGE`); so are two different maps (`UEFI_TEXT_AMBIGUOUS`; an index that
+ * does not grow starts another listing) and no map (`UEFI_TEXT_NO_DESCRIPTORS`). An excerpt
+ * may start at any `memNN` and skip lines.
  * virtualStart is 0 (the log does not show it).
  *
  * @example
@@ -47,19 +48,18 @@ export function parseLinuxEfiLog(text: TextInput): MemoryMap {
     const ref: LineRef = { line: i + 1, text: line };
     const index = Number(m[1]);
     const descriptor = parseBody(line.slice(m.index + m[0].length), ref);
-    if (index === 0 || !current) {
-      if (index !== 0) throw new UefiError('UEFI_TEXT_SEQUENCE', `line ${ref.line}: the map starts at mem${m[1]}, not mem00 (lines missing?)`, { line: ref.line });
+    // A pasted excerpt may start anywhere (mem07 alone is a valid paste) and may skip lines;
+    // an index that does not grow starts another listing of the map.
+    if (!current || index <= current[current.length - 1].index) {
       current = [];
       blocks.push(current);
-    } else if (index !== current.length) {
-      throw new UefiError('UEFI_TEXT_SEQUENCE', `line ${ref.line}: mem${m[1]} follows mem${String(current.length - 1).padStart(2, '0')} (lines missing or repeated?)`, { line: ref.line });
     }
     current.push({ index, descriptor, ref });
   }
   if (blocks.length === 0) throw new UefiError('UEFI_TEXT_NO_DESCRIPTORS', 'no efi=debug memory map lines (efi: memNN: …) found');
   const first = blocks[0];
   for (const other of blocks.slice(1)) {
-    const same = other.length === first.length && other.every((e, k) => sameDescriptor(e.descriptor, first[k].descriptor));
+    const same = other.length === first.length && other.every((e, k) => e.index === first[k].index && sameDescriptor(e.descriptor, first[k].descriptor));
     if (!same) throw new UefiError('UEFI_TEXT_AMBIGUOUS', `the log holds ${blocks.length} different memory maps (second one from line ${other[0].ref.line})`, { blocks: blocks.length });
   }
   return MemoryMap.fromChecked(first.map((e) => e.descriptor));

@@ -110,11 +110,13 @@ export class MemoryMap {
 
   /**
    * The bytes GetMemoryMap would return: each descriptor at a stride of `descriptorSize`
-   * (default 48, what real firmware uses; pass `map.descriptorSize` to reproduce a source
-   * read at another stride), little-endian, zero padding past the 40-byte struct.
+   * (default: the map's own `descriptorSize`, i.e. the stride it was parsed at, or 48 — what
+   * real firmware uses — for a map built from descriptors), little-endian, zero padding past
+   * the 40-byte struct. `parseMemoryMap(bytes, o).toBytes()` gives back `bytes` whenever the
+   * firmware's padding is zero (as in every real capture); padding bytes are not kept.
    */
   toBytes(options: { descriptorSize?: number } = {}): Uint8Array {
-    const size = options?.descriptorSize === undefined ? 48 : checkDescriptorSize(options.descriptorSize);
+    const size = options?.descriptorSize === undefined ? this.descriptorSize : checkDescriptorSize(options.descriptorSize);
     const n = this.descriptors.length;
     const out = new Uint8Array(n * size);
     const view = new DataView(out.buffer);
@@ -190,8 +192,10 @@ export class MemoryMap {
 
   /**
    * What a kernel may reuse after ExitBootServices: Conventional, BootServicesCode/Data and
-   * LoaderCode/Data, minus `options.inUse` and minus anything another type's descriptor
-   * covers (buggy overlapping maps), shrunk to whole pages. Sorted, disjoint, touching
+   * LoaderCode/Data, minus `options.inUse`, minus any descriptor with the RUNTIME attribute
+   * (firmware still uses it after the exit, whatever its type; Linux keeps such regions too)
+   * and minus anything another type's descriptor covers (buggy overlapping maps), shrunk to
+   * whole pages. Sorted, disjoint, touching
    * ranges merged, half-open, ends at most 2^52.
    */
   usableAfterExitBootServices(options: UsableOptions = {}): PhysRange[] {
@@ -204,7 +208,8 @@ export class MemoryMap {
     for (const d of this.descriptors) {
       if (d.numberOfPages === 0) continue;
       const end = Math.min(d.physicalStart + d.numberOfPages * EFI_PAGE_SIZE, PHYS_ADDR_LIMIT);
-      (isUsableAfterExitType(d.type) ? usable : other).push({ start: d.physicalStart, end });
+      const runtime = (d.attribute & MemoryAttribute.RUNTIME) !== 0n;
+      (isUsableAfterExitType(d.type) && !runtime ? usable : other).push({ start: d.physicalStart, end });
     }
     const rest = subtractRanges(subtractRanges(usable, other), inUse);
     const aligned: PhysRange[] = [];

@@ -9,7 +9,7 @@ import { EFI_PAGE_SIZE, MAX_NUMBER_OF_PAGES, MAX_PHYSICAL_START_EXCLUSIVE } from
 import { UefiError } from './errors.js';
 
 /** Text given as a string or as the bytes of a file. */
-export type TextInput = string | Uint8Array;
+export type TextInput = string | Uint8Array | ArrayBuffer;
 
 /**
  * Decodes file bytes: UTF-16LE or UTF-16BE when they start with a BOM (as the UEFI Shell
@@ -23,7 +23,8 @@ export type TextInput = string | Uint8Array;
  */
 export function decodeText(input: TextInput): string {
   if (typeof input === 'string') return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  if (!(input instanceof Uint8Array)) throw new UefiError('UEFI_BAD_ARGUMENT', `text must be a string or a Uint8Array, got ${describe(input)}`);
+  if (input instanceof ArrayBuffer) input = new Uint8Array(input);
+  if (!(input instanceof Uint8Array)) throw new UefiError('UEFI_BAD_ARGUMENT', `text must be a string, a Uint8Array or an ArrayBuffer, got ${describe(input)}`);
   const le = input.length >= 2 && input[0] === 0xff && input[1] === 0xfe;
   const be = input.length >= 2 && input[0] === 0xfe && input[1] === 0xff;
   try {

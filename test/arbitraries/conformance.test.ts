@@ -43,6 +43,25 @@ describe('frameAllocatorConformance', () => {
     for (const [i, c] of e.commands.entries()) expect(e.message).toContain(`${i + 1}. ${c}`);
   });
 
+  it('accepts any Error for misuse by default, and only a MemprimsError with typedErrors', async () => {
+    // An allocator that knows nothing of memprims: misuse throws a plain Error.
+    const plain = () => {
+      const inner = new ArrayFrameAllocator(usable);
+      const allocator = Object.create(inner) as ArrayFrameAllocator;
+      allocator.free = (address: number, count?: number) => {
+        try {
+          inner.free(address, count);
+        } catch (e) {
+          throw new Error(`bad free: ${(e as Error).message}`);
+        }
+      };
+      return { allocator, usable };
+    };
+    await frameAllocatorConformance(plain, { numRuns: Math.min(runs, 40) });
+    const e = await failure(frameAllocatorConformance(plain, { numRuns: 200, typedErrors: true }));
+    expect(e.failure).toMatch(/instead of a MemprimsError/);
+  });
+
   it('replays a failure from its seed', async () => {
     const first = await failure(frameAllocatorConformance(frames('lost-frames'), { numRuns: 200 }));
     const again = await failure(frameAllocatorConformance(frames('lost-frames'), { numRuns: 200, seed: first.seed }));

@@ -27,13 +27,13 @@ const kinds = {
 describe.each(Object.entries(kinds))('%s frame allocator passes frameAllocatorConformance', (_, make) => {
   it.each(['ovmf-pc-128M-initial.bin', 'ovmf-pc-6G-initial.bin'])('over the real OVMF map %s', async (file) => {
     const map = ovmf(file);
-    await frameAllocatorConformance(() => ({ allocator: make(backed(map), map), usable: map.usableAfterExitBootServices() }), { numRuns: runs });
+    await frameAllocatorConformance(() => ({ allocator: make(backed(map), map), usable: map.usableAfterExitBootServices() }), { numRuns: runs, typedErrors: true });
   });
 
   it('over firmware-shaped random maps', async () => {
     const maps = fc.sample(firmwareMemoryMaps(), { numRuns: 3, seed: 11 });
     for (const map of maps) {
-      await frameAllocatorConformance(() => ({ allocator: make(backed(map), map), usable: map.usableAfterExitBootServices() }), { numRuns: Math.ceil(runs / 3) });
+      await frameAllocatorConformance(() => ({ allocator: make(backed(map), map), usable: map.usableAfterExitBootServices() }), { numRuns: Math.ceil(runs / 3), typedErrors: true });
     }
   });
 });
@@ -46,9 +46,9 @@ describe.each(['list', 'indexed'] as const)('LinkedListHeap (%s mode) passes hea
     return { heap, bottom: 0x10000, size: 0x4000, memory, growth: 0x4000 };
   };
   it('plain', async () => {
-    await heapConformance(factory(false), { numRuns: runs });
+    await heapConformance(factory(false), { numRuns: runs, typedErrors: true });
   });
   it('strict: double frees are typed errors that change nothing', async () => {
-    await heapConformance(factory(true), { numRuns: runs, strict: true });
+    await heapConformance(factory(true), { numRuns: runs, strict: true, typedErrors: true });
   });
 });

@@ -347,3 +347,39 @@ it('region errors are RegionError, access errors MemoryAccessError', () => {
   m.addRegion(0, 16);
   expect(() => m.addRegion(8, 16)).toThrow(RegionError);
 });
+
+it('a bigint (or any non-number) where an address or value belongs is a typed error, never a raw TypeError', () => {
+  const memory = new PhysicalMemory();
+  memory.addRegion(0, 0x1000);
+  memory.readU32(0); // warm the fast path
+  const big = 8n as unknown as number;
+  const calls: [string, () => unknown][] = [
+    ['ADDR_NOT_INTEGER', () => memory.readU8(big)],
+    ['ADDR_NOT_INTEGER', () => memory.readU16(big)],
+    ['ADDR_NOT_INTEGER', () => memory.readU32(big)],
+    ['ADDR_NOT_INTEGER', () => memory.readU64(big)],
+    ['ADDR_NOT_INTEGER', () => memory.readU64Number(big)],
+    ['ADDR_NOT_INTEGER', () => memory.writeU32(big, 1)],
+    ['ADDR_NOT_INTEGER', () => memory.writeU64(big, 1n)],
+    ['ADDR_NOT_INTEGER', () => memory.writeU64Words(big, 1, 2)],
+    ['ADDR_NOT_INTEGER', () => memory.atomicLoadU32(big)],
+    ['ADDR_NOT_INTEGER', () => memory.atomicAddU32(big, 1)],
+    ['ADDR_NOT_INTEGER', () => memory.read(big, 4)],
+    ['INVALID_ARGUMENT', () => memory.writeU32(8, 1n as unknown as number)],
+    ['INVALID_ARGUMENT', () => memory.writeU64Words(8, 1n as unknown as number, 0)],
+    ['INVALID_ARGUMENT', () => memory.atomicStoreU32(8, 1n as unknown as number)],
+    ['INVALID_ARGUMENT', () => memory.atomicCompareExchangeU32(8, 0, 1n as unknown as number)],
+    ['INVALID_ARGUMENT', () => memory.writeU16(8, '1' as unknown as number)],
+  ];
+  for (const [code, fn] of calls) {
+    let caught: unknown;
+    try {
+      fn();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught, fn.toString()).toBeInstanceOf(MemprimsError);
+    expect((caught as MemprimsError).code, fn.toString()).toBe(code);
+  }
+  expect(memory.read(0, 0x1000).every((b) => b === 0)).toBe(true);
+});

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MemoryAttribute, memoryAttributeNames, MemoryMap, MemoryType, memoryTypeClass, memoryTypeFromName, memoryTypeName,
-  parseMemoryMap, UefiError, type MemoryDescriptor,
+  parseLinuxEfiLog, parseMemoryMap, UefiError, type MemoryDescriptor,
 } from '../../src/uefi/index.js';
 import { MemprimsError } from '../../src/errors.js';
 import { codeOf } from './helpers.js';
@@ -228,5 +228,32 @@ describe('operations', () => {
     const widthOf = (start: string): number => Number(new RegExp(`<rect x="[0-9.]+" y="40" width="([0-9.]+)"[^>]*><title>[A-Za-z]+ ${start}-`).exec(svg)![1]);
     expect(widthOf('0x1000')).toBeGreaterThan(100);
     expect(widthOf('0x100000000')).toBeGreaterThan(100);
+  });
+});
+
+describe('review fixes', () => {
+  it('usable memory never includes a descriptor with the RUNTIME attribute, whatever its type', () => {
+    const RT = 0x8000_0000_0000_000fn;
+    const map = new MemoryMap([
+      { type: MemoryType.Conventional, physicalStart: 0, virtualStart: 0n, numberOfPages: 16, attribute: RT },
+      { type: MemoryType.BootServicesData, physicalStart: 0x10000, virtualStart: 0n, numberOfPages: 16, attribute: RT },
+      { type: MemoryType.BootServicesData, physicalStart: 0x20000, virtualStart: 0n, numberOfPages: 16, attribute: 0xfn },
+    ]);
+    expect(map.usableAfterExitBootServices()).toEqual([{ start: 0x20000, end: 0x30000 }]);
+    expect(map.runtimeRegions().length).toBe(2);
+  });
+
+  it('toBytes() defaults to the stride the map was parsed at', () => {
+    const d = { type: 7, physicalStart: 0x1000, virtualStart: 0n, numberOfPages: 1, attribute: 0xfn };
+    const bytes56 = new MemoryMap([d, d].map((x, i) => ({ ...x, physicalStart: x.physicalStart * (i + 1) }))).toBytes({ descriptorSize: 56 });
+    const parsed = parseMemoryMap(bytes56, { descriptorSize: 56, descriptorVersion: 1 });
+    expect(parsed.toBytes()).toEqual(bytes56);
+    expect(new MemoryMap([d]).toBytes().length).toBe(48);
+  });
+
+  it('text parsers take an ArrayBuffer too', () => {
+    const text = 'efi: mem00: type=7, attr=0xf, range=[0x0-0x1000)';
+    const buffer = new TextEncoder().encode(text).buffer as ArrayBuffer;
+    expect(parseLinuxEfiLog(buffer).descriptors.length).toBe(1);
   });
 });

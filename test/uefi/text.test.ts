@@ -88,13 +88,21 @@ describe('parseLinuxEfiLog', () => {
       ['efi: mem00: type=99999999999, attr=0xf, range=[0x0000000000000000-0x0000000000001000) (0MB)', 'UEFI_TEXT_MALFORMED'],
       ['efi: mem00: type=7, attr=0x1ffffffffffffffff, range=[0x0000000000000000-0x0000000000001000) (0MB)', 'UEFI_TEXT_MALFORMED'],
       ['nothing here\nefi: EFI v2.70', 'UEFI_TEXT_NO_DESCRIPTORS'],
-      ['efi: mem01: type=7, attr=0xf, range=[0x0-0x1000)', 'UEFI_TEXT_SEQUENCE'],
-      ['efi: mem00: type=7, attr=0xf, range=[0x0-0x1000)\nefi: mem02: type=7, attr=0xf, range=[0x1000-0x2000)', 'UEFI_TEXT_SEQUENCE'],
       ['efi: mem00: type=7, attr=0xf, range=[0x0-0x1000)\nefi: mem00: type=7, attr=0xf, range=[0x0-0x2000)', 'UEFI_TEXT_AMBIGUOUS'],
     ];
     for (const [text, code] of bad) {
       expect(codeOf(() => parseLinuxEfiLog(text)), text).toBe(code);
     }
+  });
+
+  it('takes an excerpt: a listing may start at any memNN and skip lines', () => {
+    const one = parseLinuxEfiLog('efi: mem07: [Conventional|   |  |  |  |  |  |  |  |  |   |WB|WT|WC|UC] range=[0x0000000000100000-0x00000000001fffff] (1MB)');
+    expect(one.descriptors).toEqual([{ type: 7, physicalStart: 0x100000, virtualStart: 0n, numberOfPages: 256, attribute: 0xfn }]);
+    const gap = parseLinuxEfiLog('efi: mem00: type=7, attr=0xf, range=[0x0-0x1000)\nefi: mem02: type=4, attr=0xf, range=[0x1000-0x2000)');
+    expect(gap.descriptors.map((d) => [d.type, d.physicalStart])).toEqual([[7, 0], [4, 0x1000]]);
+    // An index that does not grow starts another listing, which must be the same map.
+    expect(codeOf(() => parseLinuxEfiLog('efi: mem03: type=7, attr=0xf, range=[0x0-0x1000)\nefi: mem03: type=7, attr=0xf, range=[0x0-0x1000)'))).toBeUndefined();
+    expect(codeOf(() => parseLinuxEfiLog('efi: mem03: type=7, attr=0xf, range=[0x0-0x1000)\nefi: mem02: type=7, attr=0xf, range=[0x0-0x1000)'))).toBe('UEFI_TEXT_AMBIGUOUS');
   });
 
   it('accepts the same map printed twice, and errors carry the line number', () => {
