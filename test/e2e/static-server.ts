@@ -35,5 +35,13 @@ export async function serveStatic(dir: string, isolated: boolean): Promise<{ url
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  // close() must not wait for the browser's sockets: Chromium keeps connections alive and opens
+  // speculative ones that never send a request, which Node only drops after headersTimeout
+  // (60 s) at its next connections check (every 30 s), so a plain close() could hang 90 s.
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return { url: `http://127.0.0.1:${port}/`, close };
 }
