@@ -206,10 +206,33 @@ interface Row {
   nsPerOp: number;
   /** Fastest timed run (the least disturbed by other load on a shared machine). */
   minNsPerOp: number;
+  /** Median CPU time (user + system) of the timed runs: less inflated than wall time by other processes. */
+  cpuNsPerOp: number;
   native: number;
 }
 
 type Latency = { latency: { p50: number; min: number } };
+
+/** CPU microseconds of each timed call, by task name (the warm-up call included, dropped below). */
+const cpuTimes = new Map<string, number[]>();
+
+/** Wraps a task body to record its CPU time (process.cpuUsage: the machine is shared). */
+function cpuTimed(name: string, body: () => void): () => void {
+  const times: number[] = [];
+  cpuTimes.set(name, times);
+  return () => {
+    const t0 = process.cpuUsage();
+    body();
+    const t = process.cpuUsage(t0);
+    times.push(t.user + t.system);
+  };
+}
+
+/** Median CPU ns per op of a task (warm-up run excluded). */
+function cpuNs(name: string, ops: number): number {
+  const t = (cpuTimes.get(name) ?? []).slice(1).sort((x, y) => x - y);
+  return t.length === 0 ? NaN : (t[t.length >> 1] * 1000) / ops;
+}
 
 async function main(): Promise<void> {
   const filter = process.argv[2] ?? '';
@@ -231,16 +254,16 @@ async function main(): Promise<void> {
     let run: SteadyRun | null = null;
     let pool: ReturnType<typeof steadyMemPool> | null = null;
     for (const mode of modes) {
-      bench.add(`a-steady heap:${mode}`, () => void steadyLoop(stream, run!), { beforeEach: () => void (run = steadyPrepare(stream, mode)) });
+      bench.add(`a-steady heap:${mode}`, cpuTimed(`a-steady heap:${mode}`, () => void steadyLoop(stream, run!)), { beforeEach: () => void (run = steadyPrepare(stream, mode)) });
     }
     await bench.run();
     // MemPool takes ~5-10 µs per op here: 3 timed runs of the 1M ops are enough
     const poolBench = new Bench({ iterations: 3, time: 0, warmupIterations: 1, warmupTime: 0 });
-    poolBench.add('a-steady MemPool', () => pool!.loop(), { beforeEach: () => void (pool = steadyMemPool(stream)) });
+    poolBench.add('a-steady MemPool', cpuTimed('a-steady MemPool', () => pool!.loop()), { beforeEach: () => void (pool = steadyMemPool(stream)) });
     await poolBench.run();
     for (const t of [...bench.tasks, ...poolBench.tasks]) {
       const { p50, min } = (t.result as Latency).latency;
-      rows.push({ workload: 'a-steady (1M ops)', impl: t.name.split(' ')[1], nsPerOp: (p50 * 1e6) / stream.kinds.length, minNsPerOp: (min * 1e6) / stream.kinds.length, native });
+      rows.push({ workload: 'a-steady (1M ops)', impl: t.name.split(' ')[1], nsPerOp: (p50 * 1e6) / stream.kinds.length, minNsPerOp: (min * 1e6) / stream.kinds.length, cpuNsPerOp: cpuNs(t.name, stream.kinds.length), native });
     }
   }
 
@@ -268,22 +291,22 @@ async function main(): Promise<void> {
     for (const mode of modes) {
       const heap = fragmentedHeap(p.small_holes, p.batch, mode);
       const out = new Float64Array(p.batch);
-      bench.add(`${name} heap:${mode} alloc`, () => void fragmentedAlloc(heap, out), { afterEach: () => fragmentedFree(heap, out) });
-      bench.add(`${name} heap:${mode} free`, () => fragmentedFree(heap, out), { beforeEach: () => void fragmentedAlloc(heap, out) });
+      bench.add(`${name} heap:${mode} alloc`, cpuTimed(`${name} heap:${mode} alloc`, () => void fragmentedAlloc(heap, out)), { afterEach: () => fragmentedFree(heap, out) });
+      bench.add(`${name} heap:${mode} free`, cpuTimed(`${name} heap:${mode} free`, () => fragmentedFree(heap, out)), { beforeEach: () => void fragmentedAlloc(heap, out) });
     }
     const pool = fragmentedMemPool(p.small_holes, p.batch);
-    bench.add(`${name} MemPool alloc`, () => pool.alloc(), { afterEach: () => pool.free() });
-    bench.add(`${name} MemPool free`, () => pool.free(), { beforeEach: () => pool.alloc() });
+    bench.add(`${name} MemPool alloc`, cpuTimed(`${name} MemPool alloc`, () => pool.alloc()), { afterEach: () => pool.free() });
+    bench.add(`${name} MemPool free`, cpuTimed(`${name} MemPool free`, () => pool.free()), { beforeEach: () => pool.alloc() });
     await bench.run();
     for (const t of bench.tasks) {
       const [, impl, phase] = t.name.split(' ');
       const { p50, min } = (t.result as Latency).latency;
-      rows.push({ workload: `${name} ${phase}`, impl, nsPerOp: (p50 * 1e6) / p.batch, minNsPerOp: (min * 1e6) / p.batch, native: phase === 'alloc' ? nat.alloc_median_ns_per_op : nat.free_median_ns_per_op });
+      rows.push({ workload: `${name} ${phase}`, impl, nsPerOp: (p50 * 1e6) / p.batch, minNsPerOp: (min * 1e6) / p.batch, cpuNsPerOp: cpuNs(t.name, p.batch), native: phase === 'alloc' ? nat.alloc_median_ns_per_op : nat.free_median_ns_per_op });
     }
   }
 
   console.log(`load average while running: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 vCPUs: above ~1 the figures are inflated)`);
-  console.table(rows.map((r) => ({ workload: r.workload, impl: r.impl, 'ns/op (p50)': Number(r.nsPerOp.toFixed(1)), 'ns/op (min)': Number(r.minNsPerOp.toFixed(1)), 'native ns/op': r.native, 'x native (p50)': Number((r.nsPerOp / r.native).toFixed(2)), 'x native (min)': Number((r.minNsPerOp / r.native).toFixed(2)) })));
+  console.table(rows.map((r) => ({ workload: r.workload, impl: r.impl, 'ns/op (p50)': Number(r.nsPerOp.toFixed(1)), 'ns/op (min)': Number(r.minNsPerOp.toFixed(1)), 'native ns/op': r.native, 'x native (p50)': Number((r.nsPerOp / r.native).toFixed(2)), 'x native (min)': Number((r.minNsPerOp / r.native).toFixed(2)), 'CPU ns/op': Number(r.cpuNsPerOp.toFixed(1)), 'x native (CPU)': Number((r.cpuNsPerOp / r.native).toFixed(2)) })));
   const byKey = new Map(rows.map((r) => [`${r.workload}|${r.impl}`, r.nsPerOp]));
   for (const w of new Set(rows.map((r) => r.workload))) {
     const list = byKey.get(`${w}|heap:list`);

@@ -23,6 +23,10 @@ export class HoleIndex {
   private lens: number[] = [];
   /** Position of the first hole of each chunk (for the binary search). */
   private firsts: number[] = [];
+  /** Upper bound of the largest hole size of each chunk (the segment tree's leaves). */
+  private maxes: number[] = [];
+  /** Arrays of removed chunks, reused by splits (creating a typed array is costly). */
+  private spare: Float64Array[] = [];
   /** Segment tree over chunk max sizes: leaves at `leafBase + c`, node 1 is the root. */
   private tree = new Float64Array(2);
   private leafBase = 1;
@@ -39,6 +43,7 @@ export class HoleIndex {
     this.sizes = [];
     this.lens = [];
     this.firsts = [];
+    this.maxes = [];
     const n = addresses.length;
     for (let at = 0; at < n; at += HALF) {
       const a = new Float64Array(CAP);
@@ -52,6 +57,7 @@ export class HoleIndex {
       this.sizes.push(s);
       this.lens.push(len);
       this.firsts.push(a[0]);
+      this.maxes.push(chunkMax(s, len));
     }
     this.count = n;
     this.rebuildTree();
@@ -94,25 +100,30 @@ export class HoleIndex {
       const a = this.addrs[c];
       const s = this.sizes[c];
       const len = lens[c];
-      for (let k = 0; k < len; k++) {
-        const hs = s[k];
-        if (hs < adj) continue;
-        let at: number;
-        if (align <= 8) {
-          if (hs !== adj && hs < adj + 16) continue;
-          at = a[k];
-        } else {
-          at = placeInHole(bottom + a[k], hs, adj, align);
-          if (at < 0) continue;
-          at -= bottom;
+      if (align <= 8) {
+        const adj16 = adj + 16;
+        for (let k = 0; k < len; k++) {
+          const hs = s[k];
+          if (hs >= adj && (hs === adj || hs >= adj16)) {
+            this.ci = c;
+            this.j = k;
+            return a[k];
+          }
         }
-        this.ci = c;
-        this.j = k;
-        return at;
+      } else {
+        for (let k = 0; k < len; k++) {
+          const hs = s[k];
+          if (hs < adj) continue;
+          const at = placeInHole(bottom + a[k], hs, adj, align);
+          if (at < 0) continue;
+          this.ci = c;
+          this.j = k;
+          return at - bottom;
+        }
       }
-      // the whole chunk was scanned: its exact maximum is known now (maxima are kept as upper
-      // bounds when holes shrink or go, and tightened here)
+      // the whole chunk was scanned: its exact maximum is known now
       const max = chunkMax(s, len);
+      // maxima are kept as upper bounds when holes shrink or go, and tightened here
       if (max < this.tree[this.leafBase + c]) this.updateLeaf(c, max);
       c = this.nextChunkWithMax(c + 1, adj);
     }
@@ -223,10 +234,12 @@ export class HoleIndex {
     this.lens[c] = len - 1;
     this.count--;
     if (len === 1) {
+      this.spare.push(a, s);
       this.addrs.splice(c, 1);
       this.sizes.splice(c, 1);
       this.lens.splice(c, 1);
       this.firsts.splice(c, 1);
+      this.maxes.splice(c, 1);
       this.rebuildTree();
     } else if (k === 0) {
       this.firsts[c] = a[0];
@@ -245,15 +258,17 @@ export class HoleIndex {
     let len = this.lens[c];
     if (len === CAP) {
       // split the full chunk in two halves, then insert into the proper half
-      const a2 = new Float64Array(CAP);
-      const s2 = new Float64Array(CAP);
+      const s2 = this.spare.pop() ?? new Float64Array(CAP);
+      const a2 = this.spare.pop() ?? new Float64Array(CAP);
       a2.set(a.subarray(HALF, CAP));
       s2.set(s.subarray(HALF, CAP));
       this.addrs.splice(c + 1, 0, a2);
       this.sizes.splice(c + 1, 0, s2);
       this.lens.splice(c + 1, 0, CAP - HALF);
       this.firsts.splice(c + 1, 0, a2[0]);
+      this.maxes.splice(c + 1, 0, 0);
       this.lens[c] = HALF;
+      const first = c;
       if (k > HALF) {
         c++;
         k -= HALF;
@@ -270,6 +285,8 @@ export class HoleIndex {
       if (k === 0) this.firsts[c] = address;
       this.lens[c] = len + 1;
       this.count++;
+      this.maxes[first] = chunkMax(this.sizes[first], this.lens[first]);
+      this.maxes[first + 1] = chunkMax(this.sizes[first + 1], this.lens[first + 1]);
       this.rebuildTree();
       return;
     }
@@ -296,13 +313,14 @@ export class HoleIndex {
     if (this.tree.length !== 2 * base) this.tree = new Float64Array(2 * base);
     else this.tree.fill(0);
     this.leafBase = base;
-    for (let c = 0; c < nc; c++) this.tree[base + c] = chunkMax(this.sizes[c], this.lens[c]);
+    for (let c = 0; c < nc; c++) this.tree[base + c] = this.maxes[c];
     for (let i = base - 1; i >= 1; i--) this.tree[i] = Math.max(this.tree[2 * i], this.tree[2 * i + 1]);
   }
 
   private updateLeaf(c: number, max: number): void {
     const t = this.tree;
     let i = this.leafBase + c;
+    this.maxes[c] = max;
     t[i] = max;
     i >>>= 1;
     while (i >= 1) {

@@ -4,7 +4,9 @@
  * top/bottom fixes, and extend. Owns the heap state that is not in memory (`head`, `bottom`,
  * `end`, `pending`, `used`). Positions are byte offsets from `bottom` (the stored `next`
  * pointers stay absolute addresses). In 'indexed' mode a {@link HoleIndex} finds the hole (and
- * its neighbours) instead of a list walk; the memory writes are the same in both modes.
+ * its neighbours) instead of a list walk; the memory writes are the same in both modes. On a raw
+ * window (one buffer, the usual case) the walks and the common writes run on 32-bit words in
+ * `window-list.ts`; the general path here works on any {@link NodeMemory}.
  * Arguments are trusted here: validation lives in the `LinkedListHeap` facade.
  *
  * @module
@@ -14,14 +16,15 @@ import { HeapUsageError } from './errors.js';
 import { HoleIndex } from './hole-index.js';
 import { WindowNodeMemory, type NodeMemory } from './node-memory.js';
 import { MIN_HOLE, placeInHole } from './placement.js';
+import { findFitSmallAlign, LAST, linkAfter, MERGED_NEXT, MERGED_PREV, takeFront, walkToPredecessor, type Window } from './window-list.js';
 
 /** Heap state and algorithm; see the module comment. */
 export class HoleList {
   private memory!: NodeMemory;
   /** `memory` when it is a raw window (the list walks then run on 32-bit word indices). */
-  private win: Int32Array | null = null;
-  /** Low 32 bits of the bottom address as int32 (window mode). */
-  private winLo = 0;
+  private win: Window | null = null;
+  /** Where {@link findFitSmallAlign} leaves the previous hole's word index. */
+  private readonly found = { prev: -1 };
   /** First usable byte (8-aligned absolute address). */
   readonly bottom: number;
   /** Offset of the end of the usable heap (the crate's `top - bottom`, without pending bytes). */
@@ -54,75 +57,81 @@ export class HoleList {
 
   set mem(mem: NodeMemory) {
     this.memory = mem;
-    this.win = mem instanceof WindowNodeMemory ? mem.i32 : null;
-    this.winLo = mem instanceof WindowNodeMemory ? mem.bottomLoSigned : 0;
+    this.win =
+      mem instanceof WindowNodeMemory
+        ? { i32: mem.i32, lo: mem.bottomLoSigned, loU: mem.bottomLo, hi: mem.bottomHi }
+        : null;
   }
 
   /** `allocate_first_fit` with an adjusted size: the block's offset, or -1 (nothing written). */
   allocate(adj: number, align: number): number {
-    const index = this.index;
+    const head = this.head;
+    if (head < 0) return -1;
+    if (this.index !== null) return this.allocateIndexed(this.index, adj, align);
+    const win = this.win;
+    if (win !== null && align <= 8) {
+      // 'list' mode's common case, on the raw window
+      const wi = findFitSmallAlign(win, head, adj, this.found);
+      if (wi < 0) return -1;
+      const first = takeFront(win, this.found.prev, wi, win.i32[wi], adj);
+      if (first !== -2) this.head = first;
+      this.used += adj;
+      return wi << 2;
+    }
+    return this.allocateWalk(adj, align);
+  }
+
+  /** 'indexed' mode: the index finds the hole and its neighbours. */
+  private allocateIndexed(index: HoleIndex, adj: number, align: number): number {
+    const a = index.findFit(adj, align, this.bottom);
+    if (a < 0) return -1;
+    const c = index.ci;
+    const k = index.j;
+    const h = index.address(c, k);
+    const hs = index.size(c, k);
+    const win = this.win;
+    if (win !== null && a === h) {
+      // no front padding: the same writes as the list walk's common case
+      const prev = index.prevAddress(c, k);
+      const first = takeFront(win, prev < 0 ? -1 : prev >> 2, h >> 2, hs, adj);
+      if (first !== -2) this.head = first;
+      if (hs === adj) index.removeAt(c, k);
+      else index.setEntry(c, k, h + adj, hs - adj);
+      this.used += adj;
+      return a;
+    }
+    this.split(index.prevAddress(c, k), h, hs, index.nextAddress(c, k), a, adj);
+    return a;
+  }
+
+  /** 'list' mode, the general walk (any alignment, any node memory). */
+  private allocateWalk(adj: number, align: number): number {
+    const mem = this.memory;
     let prev = -1;
     let h = this.head;
     let hs = 0;
     let a = -1;
-    let next: number;
-    if (h < 0) return -1;
-    if (index !== null) {
-      a = index.findFit(adj, align, this.bottom);
-      if (a < 0) return -1;
-      const c = index.ci;
-      const k = index.j;
-      h = index.address(c, k);
-      hs = index.size(c, k);
-      prev = index.prevAddress(c, k);
-      next = index.nextAddress(c, k);
-    } else if (this.win !== null) {
-      // the walk on 32-bit word indices into the window: no doubles in the loop
-      const i32 = this.win;
-      const baseLo = this.winLo;
-      let i = h >> 2;
-      let pi = -1;
-      for (;;) {
-        hs = i32[i]; // sizes fit in a non-negative int32: the window is below 2 GiB
-        if (hs >= adj) {
-          if (align <= 8) {
-            if (hs === adj || hs >= adj + MIN_HOLE) break;
-          } else if (placeInHole(this.bottom + i * 4, hs, adj, align) >= 0) break;
-        }
-        const lo = i32[i + 2];
-        if (lo === 0 && i32[i + 3] === 0) return -1;
-        pi = i;
-        i = (lo - baseLo) >> 2;
-      }
-      h = i * 4;
-      prev = pi < 0 ? -1 : pi * 4;
-      a = align <= 8 ? h : placeInHole(this.bottom + h, hs, adj, align) - this.bottom;
-      next = this.memory.next(h);
-    } else {
-      const mem = this.memory;
-      while (h >= 0) {
-        hs = mem.size(h);
-        if (hs >= adj) {
-          if (align <= 8) {
-            if (hs === adj || hs >= adj + MIN_HOLE) {
-              a = h;
-              break;
-            }
-          } else {
-            a = placeInHole(this.bottom + h, hs, adj, align);
-            if (a >= 0) {
-              a -= this.bottom;
-              break;
-            }
+    while (h >= 0) {
+      hs = mem.size(h);
+      if (hs >= adj) {
+        if (align <= 8) {
+          if (hs === adj || hs >= adj + MIN_HOLE) {
+            a = h;
+            break;
+          }
+        } else {
+          a = placeInHole(this.bottom + h, hs, adj, align);
+          if (a >= 0) {
+            a -= this.bottom;
+            break;
           }
         }
-        prev = h;
-        h = mem.next(h);
       }
-      if (a < 0) return -1;
-      next = mem.next(h);
+      prev = h;
+      h = mem.next(h);
     }
-    this.split(prev, h, hs, next, a, adj);
+    if (a < 0) return -1;
+    this.split(prev, h, hs, mem.next(h), a, adj);
     return a;
   }
 
@@ -171,6 +180,60 @@ export class HoleList {
    * block overlaps a neighbouring hole (where the crate would panic or corrupt itself).
    */
   free(p: number, s: number): void {
+    const head = this.head;
+    if (head < 0 || p < head) {
+      this.freeFront(p, s);
+      return;
+    }
+    const index = this.index;
+    const win = this.win;
+    if (win !== null) {
+      // C: the last hole at or before p, from the index or by walking the raw window
+      let cw: number;
+      if (index !== null) {
+        index.findAtOrBefore(p);
+        cw = index.address(index.ci, index.j) >> 2;
+      } else {
+        cw = walkToPredecessor(win, head, p);
+      }
+      const flags = linkAfter(win, cw, p, s);
+      if (flags < 0) this.overlap(p, s, -1 - flags);
+      const y = (flags & MERGED_PREV) !== 0 ? cw << 2 : p;
+      let ys = win.i32[y >> 2];
+      if ((flags & LAST) !== 0) ys = this.topFix(y, ys);
+      if (index !== null) this.linkInIndex(index, flags, p, ys);
+      return;
+    }
+    let c = head;
+    if (index !== null) {
+      index.findAtOrBefore(p);
+      c = index.address(index.ci, index.j);
+    }
+    const mem = this.memory;
+    let nx = mem.next(c);
+    while (nx >= 0 && p >= nx) {
+      c = nx;
+      nx = mem.next(c);
+    }
+    this.link(c, mem.size(c), nx, p, s);
+  }
+
+  /** Index update after a free linked at the index position `ci`/`j` (C). */
+  private linkInIndex(index: HoleIndex, flags: number, p: number, ys: number): void {
+    const ci = index.ci;
+    const j = index.j;
+    if ((flags & MERGED_PREV) !== 0) {
+      index.setSize(ci, j, ys);
+      if ((flags & MERGED_NEXT) !== 0) index.removeNext(ci, j);
+    } else if ((flags & MERGED_NEXT) !== 0) {
+      index.setNextEntry(ci, j, p, ys);
+    } else {
+      index.insertAfter(ci, j, p, ys);
+    }
+  }
+
+  /** The free when the list is empty or `p` lies below the first hole. */
+  private freeFront(p: number, s: number): void {
     const mem = this.memory;
     const index = this.index;
     const head = this.head;
@@ -214,43 +277,15 @@ export class HoleList {
       }
       return;
     }
-    // C: the last hole at or before p; nx: the hole after it (-1 for none)
-    let c: number;
-    let nx: number;
-    let cs: number;
-    if (index !== null) {
-      index.findAtOrBefore(p);
-      c = index.address(index.ci, index.j);
-      cs = index.size(index.ci, index.j);
-      nx = index.nextAddress(index.ci, index.j);
-    } else if (this.win !== null) {
-      const i32 = this.win;
-      const baseLo = this.winLo;
-      const pi = p >> 2;
-      let ci = head >> 2;
-      let ni = -1;
-      for (;;) {
-        const lo = i32[ci + 2];
-        if (lo === 0 && i32[ci + 3] === 0) break;
-        const k = (lo - baseLo) >> 2;
-        if (pi < k) {
-          ni = k;
-          break;
-        }
-        ci = k;
-      }
-      c = ci * 4;
-      nx = ni < 0 ? -1 : ni * 4;
-      cs = i32[ci];
-    } else {
-      c = head;
-      nx = mem.next(c);
-      while (nx >= 0 && p >= nx) {
-        c = nx;
-        nx = mem.next(c);
-      }
-      cs = mem.size(c);
-    }
+  }
+
+  /**
+   * Links the freed node `[p, p + s)` in after hole `c` (size `cs`, next hole `nx` or -1) and
+   * runs the crate's two merge steps; throws with nothing written when the block overlaps.
+   */
+  private link(c: number, cs: number, nx: number, p: number, s: number): void {
+    const mem = this.memory;
+    const index = this.index;
     if (p < c + cs) this.overlap(p, s, c);
     if (nx >= 0 && p + s > nx) this.overlap(p, s, nx);
     mem.setNode(p, s, nx);
@@ -282,18 +317,7 @@ export class HoleList {
       mem.setSize(y, ys);
       mergedNext = true;
     }
-    if (index !== null) {
-      const ci = index.ci;
-      const j = index.j;
-      if (mergedPrev) {
-        index.setSize(ci, j, ys);
-        if (mergedNext) index.removeNext(ci, j);
-      } else if (mergedNext) {
-        index.setNextEntry(ci, j, p, ys);
-      } else {
-        index.insertAfter(ci, j, p, ys);
-      }
-    }
+    if (index !== null) this.linkInIndex(index, (mergedPrev ? MERGED_PREV : 0) | (mergedNext ? MERGED_NEXT : 0), p, ys);
   }
 
   /** Number of holes and the largest hole size (from the index, or a walk of the list). */

@@ -10,9 +10,11 @@ export const MIN_HOLE = 16;
 
 /** A request's size as the crate adjusts it: at least 16, rounded up to a multiple of 8. */
 export function adjustedSize(size: number): number {
-  const s = size < MIN_HOLE ? MIN_HOLE : size;
-  const rem = s % 8;
-  return rem === 0 ? s : s + 8 - rem;
+  if (size <= MIN_HOLE) return MIN_HOLE;
+  // int32 arithmetic for the usual sizes (small enough to be inlined into the hot paths)
+  if (size < 0x7fff_fff0) return (size + 7) & -8;
+  const rem = size % 8;
+  return rem === 0 ? size : size + 8 - rem;
 }
 
 /**
