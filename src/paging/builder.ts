@@ -12,7 +12,7 @@ import { describe, hex } from '../errors.js';
 import { entryAddress, flagsObject, leafFlagsHi, leafFlagsLo, leafLo, P, PS, type PageFlagsInput } from './entry.js';
 import { describeMapping, PagingError, type ExistingMapping } from './errors.js';
 import { type FrameSource, FrameLedger } from './frames.js';
-import { clearLeaves, clearPtes, countTables, findEntry, firstHole, forEachLeaf, type MapContext, type MapItem, pointerWords, setLeafFlags, SPAN_PAGES, writeLeaves, writePtes } from './mapper.js';
+import { clearLeaves, countTables, findEntry, firstHole, forEachLeaf, type MapContext, type MapItem, pointerWords, setLeafFlags, SPAN_PAGES, writeLeaves, writePtes } from './mapper.js';
 import { checkSize, checkVirtPage, checkVirtRange, flagsOf, type MapRequest, toMapItem } from './request.js';
 import { splitHugeAt, type SplitRecord, undoSplits } from './split.js';
 import { refreshParents, TableNode, tableWords } from './table.js';
@@ -21,7 +21,8 @@ import { identityMap, mapKernelSections, mapPhysicalMemory, mapRecursive, mapSta
 import { indexOfSplit, mod, pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.js';
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
-import { found as lastLeaf, walkRegion } from './fastwalk.js';
+import { RegionWalker } from './fastwalk.js';
+import { LeafTableCache, mapOnePage, unmapOnePage } from './fastpath.js';
 
 
 /** Options of {@link PageTableBuilder}. */
@@ -59,21 +60,21 @@ export interface UnmapOptions {
  * ```
  */
 export class PageTableBuilder {
-  readonly memory: PhysicalMemory;
-  readonly frames: FrameSource;
-  readonly levels: PagingLevels;
+  declare readonly memory: PhysicalMemory;
+  declare readonly frames: FrameSource;
+  declare readonly levels: PagingLevels;
   /** Physical address of the top table: the value for CR3 (without PCID/flag bits). */
-  readonly root: number;
-  /** @internal */ readonly rootNode: TableNode;
+  declare readonly root: number;
+  /** @internal */ declare readonly rootNode: TableNode;
   /** @internal guard pages (page-number ranges) that `map` refuses. */ readonly guards: { vpn: number; end: number }[] = [];
   /** @internal index of the recursive entry in the root, or -1. */ recursiveIndex = -1;
-  /** The root's memory region as words, for translate (null when not one plain buffer). */
-  private readonly regionWords: Uint32Array | null = null;
-  private readonly regionBase: number = 0;
-  private readonly regionSize: number = 0;
+  /** Translate's walk over the root's memory region (null when not one plain buffer). */
+  private readonly walker: RegionWalker | null = null;
+  /** The last page table used by the single-page fast paths (cleared when tables are released). */
+  private readonly leafCache = new LeafTableCache();
   private readonly scratchItem: MapItem = { vpn: 0, end: 0, ppn: 0, leafLevel: 0, flagsLo: 0, flagsHi: 0 };
   /** Per-call state of the writing routines (one object, no closures per call). */
-  private readonly ctx: MapContext & { ledger: FrameLedger | null; released: TableNode[] };
+  private declare readonly ctx: MapContext & { ledger: FrameLedger | null; released: TableNode[] };
 
   constructor(options: PageTableBuilderOptions) {
     if (typeof options !== 'object' || options === null) throw new PagingError('PAGING_BAD_OPTIONS', 'PageTableBuilder needs { memory, frames, levels? }', {});
@@ -92,9 +93,8 @@ export class PageTableBuilder {
     this.rootNode = new TableNode(phys, levels, words, null, 0);
     const region = this.memory.regionAt(phys);
     if (region !== null && region.buffer !== null && !region.lazy && region.byteOffset % 4 === 0 && region.base % 4 === 0 && words.buffer === region.buffer) {
-      this.regionWords = new Uint32Array(region.buffer, region.byteOffset, Math.floor(region.size / 4));
-      this.regionBase = region.base;
-      this.regionSize = Math.floor(region.size / 4096) * 4096;
+      const walker = new RegionWalker(new Uint32Array(region.buffer, region.byteOffset, Math.floor(region.size / 4)), region.base, region.size, phys, levels);
+      if (walker.usable()) this.walker = walker;
     }
     this.ctx = {
       ledger: null,
@@ -108,6 +108,7 @@ export class PageTableBuilder {
 
   /** Maps `size` bytes at `virt` to `phys` (see {@link MapRequest}); all or nothing. */
   map(request: MapRequest): void {
+    if (this.guards.length === 0 && mapOnePage(this.leafCache, this.rootNode, this.levels, request)) return;
     const item = toMapItem(request, this.levels, this.scratchItem);
     if (!this.tryFastLeaf(item)) this.mapItems([{ ...item }]);
   }
@@ -211,6 +212,7 @@ export class PageTableBuilder {
   }
 
   private releaseTables(nodes: readonly TableNode[]): void {
+    if (nodes.length !== 0) this.leafCache.clear();
     for (const node of nodes) {
       node.words.fill(0);
       this.frames.free(node.phys, 1);
@@ -224,14 +226,10 @@ export class PageTableBuilder {
    * unmapped. A huge page the range cuts through is an error unless `split` is set.
    */
   unmap(virt: bigint, size: number | bigint, options: UnmapOptions = {}): number {
-    if (size === 4096 && splitVirt(virt, this.levels) && split.offset === 0) {
-      // one 4 KiB page in a page table that stays non-empty: clear it in place
-      const vpn = split.vpn;
-      let node: TableNode | null = this.rootNode;
-      for (let l: number = this.levels; l > 1 && node !== null; l--) node = node.children![mod(Math.floor(vpn / SPAN_PAGES[l]), 512)];
-      if (node !== null && (node.present > 1 || options.freeTables === false) && this.recursiveIndex < 0) {
-        return clearPtes(node, mod(vpn, 512), mod(vpn, 512) + 1) * 4096;
-      }
+    if (size === 4096 && this.recursiveIndex < 0) {
+      // one 4 KiB page in a page table that stays: cleared in place
+      const bytes = unmapOnePage(this.leafCache, this.rootNode, this.levels, virt, options.freeTables === false);
+      if (bytes >= 0) return bytes;
     }
     const { vpn, end } = this.checkRange(virt, size);
     this.prepareEdges(vpn, end, options.split === true, 'unmap');
@@ -301,21 +299,23 @@ export class PageTableBuilder {
 
   /** The physical address `virt` maps to, its leaf flags and page size; null when unmapped. */
   translate(virt: bigint): Translation | null {
-    const phys = walkRegion(this.regionWords, this.regionBase, this.regionSize, this.root, this.levels, virt);
-    if (phys === -1) return null;
-    if (phys === -2) {
+    const walker = this.walker;
+    const level = walker === null ? -1 : walker.walk(virt);
+    if (level === 0) return null;
+    if (level < 0) {
       if (!splitVirt(virt, this.levels)) throwBadVirt(virt, this.levels, 'virt');
       return walkPage(this.memory, this.root, this.levels, split.vpn, split.offset);
     }
-    const level = lastLeaf.level;
-    return { phys, flags: flagsObject(leafFlagsLo(lastLeaf.lo, level), leafFlagsHi(lastLeaf.hi)), pageSize: SPAN_PAGES[level] * 4096 };
+    const w = walker!;
+    return { phys: w.phys(level), flags: flagsObject(leafFlagsLo(w.leafLo, level), leafFlagsHi(w.leafHi)), pageSize: SPAN_PAGES[level] * 4096 };
   }
 
   /** Just the physical address `virt` maps to, or null (the x86_64 crate's `translate_addr`). */
   translateAddr(virt: bigint): number | null {
-    const phys = walkRegion(this.regionWords, this.regionBase, this.regionSize, this.root, this.levels, virt);
-    if (phys >= 0) return phys;
-    if (phys === -1) return null;
+    const walker = this.walker;
+    const level = walker === null ? -1 : walker.walk(virt);
+    if (level > 0) return walker!.phys(level);
+    if (level === 0) return null;
     if (!splitVirt(virt, this.levels)) throwBadVirt(virt, this.levels, 'virt');
     return walkPage(this.memory, this.root, this.levels, split.vpn, split.offset)?.phys ?? null;
   }
@@ -353,6 +353,7 @@ export class PageTableBuilder {
 
   /** Gives every table frame (root included) back to the frame source; the builder is dead after. */
   destroy(): void {
+    this.leafCache.clear();
     const frames = this.tableFrames();
     for (const f of frames) {
       tableWords(this.memory, f).fill(0);

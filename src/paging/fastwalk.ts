@@ -1,7 +1,9 @@
 /**
- * The translate hot path: the CPU's walk over table words in one typed array (a view of the
- * memory region holding the root), on 32-bit words, no BigInt arithmetic. The builder falls
- * back to the general walk (walk.ts) when this one cannot decide.
+ * The per-call hot paths' address handling and the translate walk: a bigint virtual
+ * address becomes two 32-bit words (one store into a BigUint64Array, no BigInt
+ * arithmetic, nothing allocated), and {@link RegionWalker} does the CPU's walk over the
+ * table words of the memory region holding the root, unrolled, on int32 word offsets.
+ * The builder falls back to the general walk (walk.ts) whenever this one cannot decide.
  *
  * @module
  */
@@ -12,42 +14,147 @@ const S32 = new Uint32Array(S64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LO_WORD = LITTLE_ENDIAN ? 0 : 1;
 const HI_WORD = LITTLE_ENDIAN ? 1 : 0;
-/** Mask of the in-page offset bits of the low address word, by leaf level. */
-const LEAF_OFFSET = [0, 0xfff, 0x1fffff, 0x3fffffff];
-
-/** The leaf entry of the last successful {@link walkRegion}. */
-export const found = { lo: 0, hi: 0, level: 1 };
+const TWO32 = 0x100000000;
 
 /**
- * Walks `virt` through tables in `words` (the region at `base`, `size` bytes) from `root`.
- * Returns the physical address (leaf words in {@link found}), -1 when not mapped, -2 when
- * the caller must decide on the slow path (no region view, an address that is not a
- * canonical bigint, or a table outside the region).
+ * Loads `virt` into the scratch words read by {@link virtLo} / {@link virtHi}; false when
+ * it is not a canonical unsigned 64-bit bigint for 4- or 5-level paging.
  */
-export function walkRegion(words: Uint32Array | null, base: number, size: number, root: number, levels: number, virt: bigint): number {
-  if (words === null || typeof virt !== 'bigint') return -2;
+export function loadVirt(virt: unknown, levels: number): boolean {
+  if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return false;
   S64[0] = virt;
-  if (S64[0] !== virt) return -2;
-  const vlo = S32[LO_WORD];
-  const vhi = S32[HI_WORD];
-  const top = levels === 4 ? vhi >>> 15 : vhi >>> 24;
-  if (top !== 0 && top !== (levels === 4 ? 0x1ffff : 0xff)) return -2;
-  let table = root - base;
-  for (let level = levels; level >= 1; level--) {
-    if (table < 0 || table >= size) return -2;
-    const idx = level === 1 ? vlo >>> 12 : level === 2 ? vlo >>> 21 : level === 3 ? (vlo >>> 30) | (vhi << 2) : level === 4 ? vhi >>> 7 : vhi >>> 16;
-    const k = (table >>> 2) + ((idx & 511) << 1);
-    const lo = words[k];
-    if (!(lo & P)) return -1;
-    const hi = words[k + 1];
-    if (level === 1 || (lo & PS && level <= 3)) {
-      found.lo = lo;
-      found.hi = hi;
-      found.level = level;
-      return ((lo & ~LEAF_OFFSET[level] & ADDR_LO_4K) >>> 0) + (hi & ADDR_HI) * 0x100000000 + (vlo & LEAF_OFFSET[level]);
-    }
-    if (lo & PS) return -1; // reserved in a PML4E/PML5E: the CPU faults
-    table = ((lo & ADDR_LO_4K) >>> 0) + (hi & ADDR_HI) * 0x100000000 - base;
+  const hi = S32[HI_WORD];
+  const top = levels === 4 ? hi >>> 15 : hi >>> 24;
+  return top === 0 || top === (levels === 4 ? 0x1ffff : 0xff);
+}
+
+/** Bits 0..31 of the address last loaded by {@link loadVirt}. */
+export function virtLo(): number {
+  return S32[LO_WORD];
+}
+
+/** Bits 32..63 of the address last loaded by {@link loadVirt}. */
+export function virtHi(): number {
+  return S32[HI_WORD];
+}
+
+/**
+ * Walks addresses through tables held in one plain memory buffer: the root's region,
+ * limited to the 4 GiB-aligned window the root lies in and to its first 2 GiB, so every
+ * table offset is a non-negative int32. A table outside that sends the caller to the
+ * general walk.
+ */
+export class RegionWalker {
+  // Every field is `declare`d and set once in the constructor, so V8 sees each with its
+  // final type (a field first defined as undefined makes every later load check its type).
+  /** Words of the leaf entry found by the last successful {@link walk} (as int32). */
+  declare leafLo: number;
+  declare leafHi: number;
+  /** Low word of the address of the last successful walk. */
+  declare addrLo: number;
+  declare readonly levels: number;
+  /** The region's bytes as words (region byte 0 = word 0). */
+  private declare readonly words: Uint32Array;
+  private declare readonly baseLo: number;
+  private declare readonly baseHi: number;
+  /** Largest byte offset at which a whole 4 KiB table still fits in the window. */
+  private declare readonly lastTable: number;
+  private declare readonly rootOffset: number;
+
+  /**
+   * @param words the region's bytes as words (region byte 0 = word 0)
+   * @param base physical address of the region (a multiple of 4)
+   * @param size bytes in the region
+   * @param root physical address of the top table (inside the region)
+   * @param levels 4 or 5
+   */
+  constructor(words: Uint32Array, base: number, size: number, root: number, levels: number) {
+    const baseHi = Math.floor(base / TWO32);
+    const baseLo = base - baseHi * TWO32;
+    this.leafLo = 0;
+    this.leafHi = 0;
+    this.addrLo = 0;
+    this.levels = levels | 0;
+    this.words = words;
+    this.baseLo = baseLo >>> 0;
+    this.baseHi = baseHi | 0;
+    this.lastTable = Math.max(-1, Math.min(size, TWO32 - baseLo, words.length * 4, 0x7fffffff) - 4096) | 0;
+    this.rootOffset = Math.max(-1, Math.min(root - base, 0x7fffffff)) | 0;
   }
-  return -1;
+
+  /** True when the root lies in the window (otherwise do not use this walker). */
+  usable(): boolean {
+    return this.rootOffset >= 0 && this.rootOffset <= this.lastTable && this.rootOffset % 4 === 0;
+  }
+
+  /** Byte offset of the table an entry points to, or -1 when it lies outside the window. */
+  private tableOffset(lo: number, hi: number): number {
+    if ((hi & ADDR_HI) !== this.baseHi) return -1;
+    const offset = ((lo & ADDR_LO_4K) - this.baseLo) >>> 0;
+    return offset > this.lastTable ? -1 : offset;
+  }
+
+  private leaf(lo: number, hi: number, level: number, vlo: number): number {
+    this.leafLo = lo | 0;
+    this.leafHi = hi | 0;
+    this.addrLo = vlo | 0;
+    return level;
+  }
+
+  /** The physical address found by the last walk that returned `level` (1..3). */
+  phys(level: number): number {
+    const offsetMask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
+    return ((this.leafLo & ~offsetMask & ADDR_LO_4K) >>> 0) + (this.leafHi & ADDR_HI) * TWO32 + (this.addrLo & offsetMask);
+  }
+
+  /**
+   * Walks `virt`: the level of the leaf that maps it (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB; its
+   * words kept in `leafLo`/`leafHi`, see {@link phys}), 0 when not mapped, -1 when the
+   * general walk must decide (not a canonical bigint, or a table outside the window).
+   * Returns only small integers, so nothing is allocated even when not inlined.
+   */
+  walk(virt: unknown): number {
+    if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return -1;
+    S64[0] = virt;
+    const vlo = S32[LO_WORD];
+    const vhi = S32[HI_WORD];
+    const w = this.words;
+    let offset = this.rootOffset;
+    let k: number;
+    let lo: number;
+    let hi: number;
+    if (this.levels === 5) {
+      if (vhi >>> 24 !== 0 && vhi >>> 24 !== 0xff) return -1;
+      k = (offset >>> 2) + (((vhi >>> 16) & 511) << 1);
+      lo = w[k];
+      if (!(lo & P) || lo & PS) return 0; // PS is reserved in a PML5E: the CPU faults
+      offset = this.tableOffset(lo, w[k + 1]);
+      if (offset < 0) return -1;
+    } else if (vhi >>> 15 !== 0 && vhi >>> 15 !== 0x1ffff) {
+      return -1;
+    }
+    k = (offset >>> 2) + (((vhi >>> 7) & 511) << 1);
+    lo = w[k];
+    if (!(lo & P) || lo & PS) return 0; // reserved in a PML4E
+    offset = this.tableOffset(lo, w[k + 1]);
+    if (offset < 0) return -1;
+    k = (offset >>> 2) + ((((vlo >>> 30) | (vhi << 2)) & 511) << 1);
+    lo = w[k];
+    if (!(lo & P)) return 0;
+    hi = w[k + 1];
+    if (lo & PS) return this.leaf(lo, hi, 3, vlo);
+    offset = this.tableOffset(lo, hi);
+    if (offset < 0) return -1;
+    k = (offset >>> 2) + (((vlo >>> 21) & 511) << 1);
+    lo = w[k];
+    if (!(lo & P)) return 0;
+    hi = w[k + 1];
+    if (lo & PS) return this.leaf(lo, hi, 2, vlo);
+    offset = this.tableOffset(lo, hi);
+    if (offset < 0) return -1;
+    k = (offset >>> 2) + (((vlo >>> 12) & 511) << 1);
+    lo = w[k];
+    if (!(lo & P)) return 0;
+    return this.leaf(lo, w[k + 1], 1, vlo);
+  }
 }

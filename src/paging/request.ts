@@ -114,7 +114,6 @@ export function toMapItem(req: unknown, levels: PagingLevels, into?: MapItem): M
   into.leafLevel = leafLevel;
   into.flagsLo = f.lo;
   into.flagsHi = f.hi;
-  // leave the address words of `virt` in `split` for the caller's fast path
-  splitVirt(r.virt, levels);
+  // the address words of `virt` are still in `split` (from checkVirtPage) for the caller's fast path
   return into;
 }

@@ -31,29 +31,39 @@ export function tableWords(memory: PhysicalMemory, phys: number): Uint32Array {
 
 /** A page table the builder owns. */
 export class TableNode {
+  // Fields are `declare`d and set once in the constructor so V8 sees their final types
+  // (no field starts as undefined), which keeps the per-call fast paths cheap.
+  /** Physical address of the frame. */
+  declare readonly phys: number;
+  /** 1 = PT … 5 = PML5. */
+  declare readonly level: number;
+  /** Live view of the frame: entry i is words[2i] (low) and words[2i+1] (high). */
+  declare readonly words: Uint32Array;
+  /** Parent table (null for the root) and this table's index in it. */
+  declare readonly parent: TableNode | null;
+  declare readonly index: number;
   /** Child tables by index (levels 2..5 only; null where the entry is a leaf or empty). */
-  readonly children: (TableNode | null)[] | null;
+  declare readonly children: (TableNode | null)[] | null;
   /** Present entries. */
-  present = 0;
+  declare present: number;
   /** Present entries with R/W set. */
-  writable = 0;
+  declare writable: number;
   /** Present entries with U/S set. */
-  user = 0;
+  declare user: number;
   /** Present entries without NX. */
-  executable = 0;
+  declare executable: number;
 
-  constructor(
-    /** Physical address of the frame. */
-    readonly phys: number,
-    /** 1 = PT … 5 = PML5. */
-    readonly level: number,
-    /** Live view of the frame: entry i is words[2i] (low) and words[2i+1] (high). */
-    readonly words: Uint32Array,
-    /** Parent table (null for the root) and this table's index in it. */
-    readonly parent: TableNode | null,
-    readonly index: number,
-  ) {
+  constructor(phys: number, level: number, words: Uint32Array, parent: TableNode | null, index: number) {
+    this.phys = phys;
+    this.level = level;
+    this.words = words;
+    this.parent = parent;
+    this.index = index;
     this.children = level > 1 ? new Array<TableNode | null>(512).fill(null) : null;
+    this.present = 0;
+    this.writable = 0;
+    this.user = 0;
+    this.executable = 0;
   }
 
   /** Counts an entry (given its two words) into the summaries, with sign +1 or -1. */

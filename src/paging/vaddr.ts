@@ -24,9 +24,8 @@ export const split = { vpn: 0, offset: 0, hi: 0, lo: 0 };
  * canonical 64-bit bigint (the caller throws via {@link throwBadVirt}).
  */
 export function splitVirt(virt: bigint, levels: PagingLevels): boolean {
-  if (typeof virt !== 'bigint') return false;
+  if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return false; // (no BigInt allocated)
   scratch64[0] = virt;
-  if (scratch64[0] !== virt) return false;
   const hi = scratch32[HI];
   const lo = scratch32[LO];
   if (levels === 4) {

@@ -1,0 +1,122 @@
+/**
+ * The builder's per-call fast paths (single 4 KiB map / unmap through the cached page table,
+ * translate's walk over the region words) against its general paths: random sequences of
+ * page-by-page calls on one builder and the same calls sent the long way on a twin builder
+ * (`mapAll`, a bigint size for `unmap`) must leave identical table bytes, frames and
+ * translations; the reader agrees with translate; errors from the fast path are the typed
+ * errors of the general path and change nothing.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AddressError, PageTableBuilder, PagingError, PhysicalMemory, readPageTables } from '../../src/index.js';
+import { BumpFrames, ListFrames } from './helpers.js';
+
+const runs = Number(process.env.FC_RUNS ?? 30);
+const BASE = 0xffff800000000000n;
+const MEM = 64 * 1024;
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const flagSets = [Object.freeze({ writable: true }), Object.freeze({ user: true, noExecute: true }), {}];
+
+function twin(levels: 4 | 5) {
+  const make = () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, MEM);
+    const frames = new ListFrames(0x1000, MEM);
+    return { memory, frames, pt: new PageTableBuilder({ memory, frames, levels }) };
+  };
+  return [make(), make()] as const;
+}
+
+const opArb = fc.oneof(
+  fc.record({ op: fc.constant('map' as const), page: fc.integer({ min: 0, max: 2047 }), phys: fc.integer({ min: 0, max: 1 << 20 }), flags: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ op: fc.constant('unmap' as const), page: fc.integer({ min: 0, max: 2047 }), keep: fc.boolean() }),
+  fc.record({ op: fc.constant('huge' as const), unit: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ op: fc.constant('clear' as const), unit: fc.integer({ min: 0, max: 3 }), keep: fc.boolean() }),
+);
+
+describe('single-page fast paths', () => {
+  for (const levels of [4, 5] as const) {
+    it(`equal the general paths on random page-by-page sequences (${levels}-level)`, () => {
+      fc.assert(
+        fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
+          const [fast, slow] = twin(levels);
+          for (const o of ops) {
+            const outcome = (b: typeof fast, general: boolean): string => {
+              try {
+                if (o.op === 'map') {
+                  const req = { virt: BASE + BigInt(o.page * 4096), phys: o.phys * 4096, size: 4096, flags: o.flags === 3 ? { writable: true, global: true } : flagSets[o.flags] };
+                  if (general) b.pt.mapAll([req]);
+                  else b.pt.map(req);
+                } else if (o.op === 'unmap') {
+                  return String(b.pt.unmap(BASE + BigInt(o.page * 4096), general ? 4096n : 4096, { freeTables: !o.keep }));
+                } else if (o.op === 'huge') {
+                  b.pt.map({ virt: BASE + BigInt(o.unit) * 0x200000n, phys: 0x40000000, size: 0x200000, pageSize: 0x200000 });
+                } else {
+                  return String(b.pt.unmap(BASE + BigInt(o.unit) * 0x200000n, 0x200000, { freeTables: !o.keep }));
+                }
+                return 'ok';
+              } catch (e) {
+                if (!(e instanceof PagingError)) throw e;
+                return e.code;
+              }
+            };
+            expect(outcome(fast, false)).toBe(outcome(slow, true));
+            expect([...fast.frames.inUse].join()).toBe([...slow.frames.inUse].join());
+          }
+          expect(same(fast.memory.read(0, MEM), slow.memory.read(0, MEM))).toBe(true);
+          const reader = readPageTables(fast.memory, { root: fast.pt.root, levels });
+          for (let page = 0; page < 2048; page += 7) {
+            const virt = BASE + BigInt(page * 4096 + 123);
+            const t = fast.pt.translate(virt);
+            expect(t).toEqual(reader.translate(virt));
+            expect(fast.pt.translateAddr(virt)).toBe(t === null ? null : t.phys);
+          }
+        }),
+        { numRuns: runs },
+      );
+    });
+  }
+
+  it('a single-page map onto a mapped page is PAGING_OVERLAP and changes nothing', () => {
+    const [{ memory, pt }] = twin(4);
+    pt.map({ virt: BASE, phys: 0x5000, size: 4096, flags: flagSets[0] });
+    pt.map({ virt: BASE + 0x1000n, phys: 0x6000, size: 4096, flags: flagSets[0] });
+    const before = memory.read(0, MEM);
+    expect(() => pt.map({ virt: BASE + 0x1000n, phys: 0x7000, size: 4096, flags: flagSets[0] })).toThrow(expect.objectContaining({ code: 'PAGING_OVERLAP' }));
+    expect(() => pt.map({ virt: BASE + 0x2000n, phys: 0x7000, size: 4096, flags: { writable: 1 } as never })).toThrow(expect.objectContaining({ code: 'PAGING_BAD_FLAGS' }));
+    expect(() => pt.map({ virt: BASE + 0x2001n, phys: 0x7000, size: 4096 })).toThrow(expect.objectContaining({ code: 'PAGING_MISALIGNED' }));
+    expect(() => pt.map({ virt: BASE + 0x2000n, phys: 0x7001, size: 4096 })).toThrow(expect.objectContaining({ code: 'PAGING_MISALIGNED' }));
+    expect(() => pt.map({ virt: BASE + 0x2000n, phys: 2 ** 52, size: 4096 })).toThrow(MemprimsErrorLike);
+    expect(() => pt.map({ virt: 0x0000800000000000n, phys: 0x7000, size: 4096 })).toThrow(AddressError);
+    expect(() => pt.map({ virt: -4096n, phys: 0x7000, size: 4096 })).toThrow(AddressError);
+    expect(same(memory.read(0, MEM), before)).toBe(true);
+  });
+
+  it('translate refuses bad addresses with typed errors on the fast walk too', () => {
+    const [{ pt }] = twin(4);
+    pt.map({ virt: BASE, phys: 0x5000, size: 4096 });
+    expect(() => pt.translate(0x0000800000000000n)).toThrow(AddressError);
+    expect(() => pt.translateAddr(2n ** 64n)).toThrow(AddressError);
+    expect(() => pt.translateAddr(-1n)).toThrow(AddressError);
+    expect(() => pt.translateAddr(5 as never)).toThrow(AddressError);
+    expect(pt.translateAddr(BASE + 0xabcn)).toBe(0x5abc);
+  });
+
+  it('tables outside the root region (another region, above 4 GiB) are walked the general way', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 0x1000);
+    memory.addRegion(0x100000000, 0x100000);
+    let first = true;
+    const bump = new BumpFrames(0x100000000);
+    const frames = { allocate: (n: number) => (first ? ((first = false), 0) : bump.allocate(n)), free: () => {} };
+    const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+    pt.map({ virt: BASE, phys: 0x123000, size: 0x3000, flags: { writable: true } });
+    pt.map({ virt: BASE + 0x3000n, phys: 0x200000, size: 4096 });
+    expect(pt.translateAddr(BASE + 0x1234n)).toBe(0x124234);
+    expect(pt.translate(BASE + 0x3010n)).toEqual(readPageTables(memory, { root: 0, levels: 4 }).translate(BASE + 0x3010n));
+    expect(pt.unmap(BASE + 0x1000n, 4096, { freeTables: false })).toBe(4096);
+    expect(pt.translateAddr(BASE + 0x1000n)).toBeNull();
+  });
+});
+
+const MemprimsErrorLike = expect.objectContaining({ code: expect.any(String) });
