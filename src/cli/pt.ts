@@ -87,6 +87,10 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const maxPhysBits = options['max-phys-bits'] === undefined ? 52 : parseNumberArg(String(options['max-phys-bits']), '--max-phys-bits');
   const file = positionals[0];
   const memory = await openMemoryImage(file, base);
+  if (!memory.isBacked(cr3 - (cr3 % 4096), 4096)) {
+    const end = base + memory.size;
+    throw new CliError(`--cr3 ${hex(cr3)}: the root table is not inside the image (${file} covers ${hex(base)}..${hex(end)}; pass --base if the image does not start at physical 0)`, 1);
+  }
   const view = readPageTables(memory, { root: cr3, levels, maxPhysBits });
   if (options.translate !== undefined) {
     const w = view.explain(parseBigIntArg(String(options.translate), '--translate'));

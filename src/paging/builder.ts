@@ -239,7 +239,11 @@ export class PageTableBuilder {
     return pages * 4096;
   }
 
-  /** Replaces the flags of every leaf in the range; every page must be mapped. */
+  /**
+   * Replaces the flags of every leaf in the range with `flags` (not a merge: a flag left out
+   * is cleared, so `{ writable: true }` also drops `noExecute`); every page must be mapped.
+   * Huge pages partly inside the range are an error unless `{ split: true }`.
+   */
   protect(virt: bigint, size: number | bigint, flags: PageFlagsInput, options: { split?: boolean } = {}): void {
     const { vpn, end } = this.checkRange(virt, size);
     const f = flagsOf(flags);

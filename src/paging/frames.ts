@@ -29,6 +29,13 @@ export interface FrameSource {
   free(address: number, count: number): void;
 }
 
+/** Wraps an exception thrown by a user's frame source in a typed error (the cause is kept). */
+export function frameSourceFailed(e: unknown): PagingError {
+  if (e instanceof PagingError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new PagingError('PAGING_FRAME_SOURCE_FAILED', `the frame source threw (${message}); nothing was changed`, {}, { cause: e });
+}
+
 /** Frames obtained for one builder call, handed out in the order they were allocated. */
 export class FrameLedger {
   private readonly got: number[] = [];
@@ -52,7 +59,7 @@ export class FrameLedger {
         frame = this.source.allocate(1);
       } catch (e) {
         this.giveBack();
-        throw e;
+        throw frameSourceFailed(e);
       }
       if (frame === null || frame === undefined) {
         const needed = count - k + this.got.length - this.used;

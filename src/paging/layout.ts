@@ -11,6 +11,7 @@ import { describe, hex } from '../errors.js';
 import type { PageTableBuilder } from './builder.js';
 import { NX_HI, P, RW, type PageFlagsInput } from './entry.js';
 import { PagingError } from './errors.js';
+import { frameSourceFailed } from './frames.js';
 import { findEntry } from './mapper.js';
 import { checkSize, checkVirtPage, checkVirtRange } from './request.js';
 import { pageToVirt } from './vaddr.js';
@@ -183,7 +184,12 @@ export function mapStack(pt: PageTableBuilder, options: StackOptions): MappedSta
   let phys = options.phys;
   const own = phys === undefined;
   if (own) {
-    const got = pt.frames.allocate(pages);
+    let got: number | null;
+    try {
+      got = pt.frames.allocate(pages);
+    } catch (e) {
+      throw frameSourceFailed(e);
+    }
     if (got === null || got === undefined) throw new PagingError('PAGING_OUT_OF_FRAMES', `the frame source has no ${pages} contiguous frames for the stack`, { pages });
     phys = got;
   }

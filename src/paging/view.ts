@@ -93,7 +93,7 @@ export function walkLeaves(load: TableLoader, root: number, levels: PagingLevels
   const visit = (phys: number, level: number, base: number): void => {
     const w = get(phys);
     if (w === null) {
-      problems?.push({ level: level + 1, entryAddress: -1, virt: pageToVirt(base, levels), raw: 0n, reserved: 0n, message: `${ENTRY_NAMES[level + 1] || 'CR3'} points at ${hex(phys)}, which is not in memory` });
+      problems?.push({ level: level + 1, entryAddress: -1, virt: pageToVirt(base, levels), raw: 0n, reserved: 0n, message: `${level === levels ? 'CR3' : ENTRY_NAMES[level + 1]} points at ${hex(phys)}, which is not in memory` });
       return;
     }
     const span = SPAN_PAGES[level];

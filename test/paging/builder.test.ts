@@ -166,6 +166,49 @@ describe('typed errors change nothing', () => {
     expect(snapshot(memory)).toBe(before);
   });
 
+  it('a frame source that throws is a typed error that keeps the cause, giving every frame back', () => {
+    const frames = new ListFrames(0x10000, 0x400000);
+    const { memory, pt } = setup(4, frames);
+    pt.map({ virt: 0x1000n, phys: 0, size: 4096 });
+    const before = snapshot(memory);
+    const free = frames.freeCount;
+    const boom = new Error('boom');
+    const allocate = frames.allocate.bind(frames);
+    let calls = 0;
+    frames.allocate = (count: number) => {
+      if (++calls === 2) throw boom;
+      return allocate(count);
+    };
+    let caught: unknown;
+    try {
+      pt.map({ virt: 0x7f0000000000n, phys: 0, size: 4 * MiB, pageSize: 4096 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: 'PAGING_FRAME_SOURCE_FAILED', cause: boom });
+    expect(frames.freeCount).toBe(free);
+    expect(snapshot(memory)).toBe(before);
+  });
+
+  it('translate agrees with the reader on every page mapped through mapKernelSections and mapAll', () => {
+    const { memory, pt } = setup(4, new ListFrames(0x10000, 0x400000));
+    pt.mapKernelSections([
+      { name: '.text', vma: 0xffffffff80000000n, lma: 0x200000, size: 0x3000, kind: 'text' },
+      { name: '.rodata', vma: 0xffffffff80003000n, lma: 0x203000, size: 0x1000, kind: 'rodata' },
+      { name: '.data', vma: 0xffffffff80004000n, lma: 0x204000, size: 0x2000, kind: 'data' },
+    ]);
+    pt.mapAll([{ virt: 0x40000000n, phys: 0x300000, size: 0x3000 }]);
+    const reader = readPageTables(memory, { root: pt.root, levels: 4 });
+    for (const m of pt.mappings()) {
+      for (let off = 0n; off < BigInt(m.size); off += 0x1000n) {
+        const v = m.virt + off + 0x123n;
+        expect(pt.translate(v), v.toString(16)).toEqual(reader.translate(v));
+        expect(pt.translateAddr(v)).toBe(m.phys + Number(off) + 0x123);
+      }
+    }
+    expect(pt.translate(0xffffffff80006000n)).toBeNull();
+  });
+
   it('a frame source handing out unbacked frames is a typed error, changing nothing', () => {
     const memory = new PhysicalMemory();
     memory.addRegion(0, MiB);

@@ -89,5 +89,9 @@ describe('memprims pt', () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/^memprims: .*not canonical.*\n$/);
     expect((await run('help', 'pt')).out).toContain('Usage: memprims pt IMAGE --cr3 ADDR');
+    // A root outside the image (forgotten --base) is an error, not an empty listing.
+    const outside = await run('pt', image, '--cr3', String(root));
+    expect(outside.code).toBe(1);
+    expect(outside.err).toMatch(/^memprims: --cr3 0x[0-9a-f]+: the root table is not inside the image .*--base.*\n$/);
   });
 });
