@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export * from './errors.js';
+export { MemprimsError, InvalidArgumentError, AddressError, LayoutError, MemoryAccessError, RegionError, type ErrorDetails } from './errors.js';
 export * from './version.js';
 export * from './addr/index.js';
 export * from './memory/index.js';
