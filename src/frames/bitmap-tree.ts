@@ -11,6 +11,10 @@ import { FrameMeta, H_KIND_AREA } from './meta.js';
 import { FRAME_SIZE } from './types.js';
 import { lowBit } from './util.js';
 
+// The import copied once into a module constant: under a CommonJS transform (tsx, vitest)
+// every use of an import is a getter call.
+const lowestBit = lowBit;
+
 /** All ones in a 32-bit word. */
 export const ONES = 0xffffffff;
 
@@ -196,7 +200,7 @@ export abstract class BitmapTree extends FrameMeta {
       let lw = this.ws.get(this.leafOff + w);
       if (skip > 0) lw |= skip >= 32 ? ONES : (1 << skip) - 1;
       const inv = ~lw;
-      return inv === 0 ? -1 : base + lowBit(inv);
+      return inv === 0 ? -1 : base + lowestBit(inv);
     }
     const span = this.span[k];
     const first = Math.floor(from / span) - base;
@@ -205,7 +209,7 @@ export abstract class BitmapTree extends FrameMeta {
     if (avail === 0) return -1;
     const used = this.ws.get(this.usedOff[k] + w);
     while (avail !== 0) {
-      const b = lowBit(avail);
+      const b = lowestBit(avail);
       const node = base + b;
       if (((used >>> b) & 1) === 0) return Math.max(from, node * span);
       const r = this.searchFree(k - 1, node, from);
@@ -225,7 +229,7 @@ export abstract class BitmapTree extends FrameMeta {
       const skip = from - base;
       let lw = this.ws.get(this.leafOff + w);
       if (skip > 0) lw &= skip >= 32 ? 0 : ~0 << skip;
-      return lw === 0 ? -1 : base + lowBit(lw);
+      return lw === 0 ? -1 : base + lowestBit(lw);
     }
     const span = this.span[k];
     const first = Math.floor(from / span) - base;
@@ -234,7 +238,7 @@ export abstract class BitmapTree extends FrameMeta {
     if (cand === 0) return -1;
     const full = this.ws.get(this.fullOff[k] + w);
     while (cand !== 0) {
-      const b = lowBit(cand);
+      const b = lowestBit(cand);
       const node = base + b;
       if ((full >>> b) & 1) return Math.max(from, node * span);
       const r = this.searchUsed(k - 1, node, from);

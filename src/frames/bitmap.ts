@@ -14,6 +14,11 @@
  * k = 1..levels, the word offsets of FULL_k and USED_k (64-bit each); level 0 starts at
  * the data offset.
  *
+ * Threads: over SharedArrayBuffer memory, `allocate()` and `free()` of one frame take no
+ * lock (compare-and-swap on the leaf word, see `bitmap-sync.ts`); everything else takes the
+ * header's lock and still takes its frames by compare-and-swap. `stats()` and `check()` are
+ * exact when no other thread is in the middle of an operation.
+ *
  * @module
  */
 import { hex } from '../errors.js';
@@ -25,7 +30,6 @@ import {
   H_KIND_AREA,
   H_PARAM,
   H_RESERVED,
-  H_USED,
   KIND_BITMAP,
   planFrames,
   placeMetadata,
@@ -35,7 +39,7 @@ import {
 } from './meta.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
-import { BitmapTree, ONES } from './bitmap-tree.js';
+import { BitmapSync } from './bitmap-sync.js';
 
 
 /**
@@ -53,7 +57,7 @@ import { BitmapTree, ONES } from './bitmap-tree.js';
  * again.isFree(big!);                                                // false
  * ```
  */
-export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
+export class BitmapFrameAllocator extends BitmapSync implements FrameAllocator {
 
   private constructor(memory: PhysicalMemory, metadataAddress: number, metaBytes: number) {
     super(memory, metadataAddress, metaBytes);
@@ -86,6 +90,7 @@ export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
     for (const h of holes) self.markRange(h.start, h.end);
     for (const r of self.resStarts.map((s, k) => ({ start: s, end: self.resEnds[k] }))) self.markRange(r.start - baseFrame, r.end - baseFrame);
     for (const r of full.inUse) self.markRange(r.start - baseFrame, r.end - baseFrame);
+    self.setupFast();
     self.seal();
     return self;
   }
@@ -106,6 +111,7 @@ export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
       self.fullOff[k] = words[2 * (k - 1)];
       self.usedOff[k] = words[2 * (k - 1) + 1];
     }
+    self.setupFast();
     return self;
   }
 
@@ -113,74 +119,39 @@ export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
   // ---- FrameAllocator ------------------------------------------------------------------
 
   allocate(count = 1, options?: AllocateOptions): number | null {
+    // kept tiny so that it inlines into the caller: one frame goes straight to the hot path
     if (count === 1 && options === undefined) return this.allocateOne();
+    return this.allocateChecked(count, options);
+  }
+
+  /** {@link allocate} with validation: runs, constraints, and the lock. */
+  private allocateChecked(count: number, options: AllocateOptions | undefined): number | null {
     checkCount(count);
     const c = checkAllocateOptions(options);
     if (count === 1 && !c.constrained) return this.allocateOne();
     this.lock.acquire();
     try {
       let rel: number;
-      if (!c.constrained) {
-        rel = this.findRun(count, 1, this.runHint, this.frameCount);
-        if (rel < 0 && this.runHint > 0) rel = this.findRun(count, 1, 0, this.frameCount);
-        if (rel < 0) return null;
-        this.runHint = rel + count;
-      } else {
-        const lo = Math.max(0, c.minFrame - this.baseFrame);
-        const end = Math.min(this.frameCount, c.maxEnd - this.baseFrame);
-        if (end - lo < count) return null;
-        rel = this.findRun(count, c.alignFrames, lo, end);
-        if (rel < 0) return null;
-      }
-      this.take(rel, rel + count);
+      // over shared memory a lock-free caller may take a frame of the run found: search again
+      do {
+        if (!c.constrained) {
+          rel = this.findRun(count, 1, this.runHint, this.frameCount);
+          if (rel < 0 && this.runHint > 0) rel = this.findRun(count, 1, 0, this.frameCount);
+          if (rel < 0) return null;
+          this.runHint = rel + count;
+        } else {
+          const lo = Math.max(0, c.minFrame - this.baseFrame);
+          const end = Math.min(this.frameCount, c.maxEnd - this.baseFrame);
+          if (end - lo < count) return null;
+          rel = this.findRun(count, c.alignFrames, lo, end);
+          if (rel < 0) return null;
+        }
+      } while (!this.tryTake(rel, rel + count));
       this.bumpUsed(count);
       return (this.baseFrame + rel) * FRAME_SIZE;
     } finally {
       this.lock.release();
     }
-  }
-
-  /** One frame, no constraints: the hot path (hint word first, else a descent from the top). */
-  private allocateOne(): number | null {
-    const lock = this.lock;
-    if (lock.active) lock.acquire();
-    const leaf = this.leafArray;
-    let w = this.hint;
-    let lw = w < 0 ? ONES : leaf !== null ? leaf[w] : this.ws.get(this.leafOff + w);
-    if (lw === ONES && w >= 0 && w % 32 !== 31) {
-      // a sibling leaf word under the same level-1 summary word: its FULL bit is exact there
-      // (the ancestors above are shared with w, which was reached by a descent)
-      const fw = this.ws.get(this.fullOff[1] + Math.floor(w / 32));
-      const above = fw | ((2 << (w % 32)) - 1);
-      if (above !== -1 && above >>> 0 !== ONES) {
-        const inv = ~above;
-        w = Math.floor(w / 32) * 32 + (31 - Math.clz32(inv & -inv));
-        this.hint = w;
-        lw = leaf !== null ? leaf[w] : this.ws.get(this.leafOff + w);
-      }
-    }
-    if (lw === ONES) {
-      const rel = this.nextFree(0);
-      if (rel < 0) {
-        if (lock.active) lock.release();
-        return null;
-      }
-      w = Math.floor(rel / 32);
-      this.hint = w;
-      lw = this.ws.get(this.leafOff + w);
-    }
-    const inv = ~lw;
-    const b = 31 - Math.clz32(inv & -inv);
-    const nw = (lw | (1 << b)) >>> 0;
-    if (leaf !== null) leaf[w] = nw;
-    else this.ws.set(this.leafOff + w, nw);
-    if (lw === 0 || nw === ONES) this.refresh(0, w);
-    const h = this.hdr;
-    const used = h[H_USED] + 1;
-    if (used <= 0xffffffff) h[H_USED] = used;
-    else this.bumpUsed(1);
-    if (lock.active) lock.release();
-    return (this.baseFrame + w * 32 + b) * FRAME_SIZE;
   }
 
   allocateAt(address: number, count = 1): boolean {
@@ -190,9 +161,8 @@ export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
     this.lock.acquire();
     try {
       const rel = s - this.baseFrame;
-      if (!this.allFree(rel, rel + count)) return false;
-      this.take(rel, rel + count);
-      this.addH64(H_USED, count);
+      if (!this.allFree(rel, rel + count) || !this.tryTake(rel, rel + count)) return false;
+      this.bumpUsed(count);
       return true;
     } finally {
       this.lock.release();
@@ -200,7 +170,13 @@ export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
   }
 
   free(address: number, count = 1): void {
-    if (count === 1 && address >= 0 && address < 2 ** 52 && address % FRAME_SIZE === 0 && this.freeOne(address)) return;
+    // kept tiny so that it inlines into the caller: a plainly allocated frame is freed at once
+    if (count === 1 && typeof address === 'number' && this.freeOne(address)) return;
+    this.freeChecked(address, count);
+  }
+
+  /** {@link free} with validation and typed errors, under the lock. */
+  private freeChecked(address: number, count: number): void {
     const s = checkFrameAddress(address);
     if (count !== 1) checkCount(count);
     const e = s + count;
@@ -225,58 +201,26 @@ export class BitmapFrameAllocator extends BitmapTree implements FrameAllocator {
     }
   }
 
-  /** Frees one frame when it is plainly allocated (bit set, managed, not reserved); false sends the call down the checked path. */
-  private freeOne(address: number): boolean {
-    const f = address / FRAME_SIZE;
-    if (!(f >= this.lastRangeStart && f < this.lastRangeEnd)) {
-      const r = this.rangeOf(f);
-      if (r < 0) return false;
-      this.lastRangeStart = this.rangeStarts[r];
-      this.lastRangeEnd = this.rangeEnds[r];
-    }
-    const lock = this.lock;
-    if (lock.active) lock.acquire();
-    if (this.reservationsMayHit(f)) {
-      if (lock.active) lock.release();
-      return false;
-    }
-    const rel = f - this.baseFrame;
-    const w = Math.floor(rel / 32);
-    const leaf = this.leafArray;
-    const lw = leaf !== null ? leaf[w] : this.ws.get(this.leafOff + w);
-    const m = 1 << (rel - w * 32);
-    if ((lw & m) === 0) {
-      if (lock.active) lock.release();
-      return false;
-    }
-    const nw = (lw & ~m) >>> 0;
-    if (leaf !== null) leaf[w] = nw;
-    else this.ws.set(this.leafOff + w, nw);
-    if (lw === ONES || nw === 0) this.refresh(0, w);
-    this.hint = w; // this word now has a free frame, and its path is consistent (its bit was set)
-    const h = this.hdr;
-    const used = h[H_USED] - 1;
-    if (used >= 0) h[H_USED] = used;
-    else this.bumpUsed(-1);
-    if (lock.active) lock.release();
-    return true;
-  }
-
   reserve(address: number, size: number): void {
     const { start, end } = checkReserveArgs(address, size);
     this.lock.acquire();
     try {
       const pieces = this.newlyReserved(start, end);
-      for (const p of pieces) {
-        if (!this.allFree(p.start - this.baseFrame, p.end - this.baseFrame)) {
+      // take every piece first (compare-and-swap over shared memory), giving all back on failure
+      let n = 0;
+      for (let k = 0; k < pieces.length; k++) {
+        const p = pieces[k];
+        if (!this.allFree(p.start - this.baseFrame, p.end - this.baseFrame) || !this.tryTake(p.start - this.baseFrame, p.end - this.baseFrame)) {
+          for (let j = 0; j < k; j++) this.release(pieces[j].start - this.baseFrame, pieces[j].end - this.baseFrame);
           throw new FrameError('FRAME_IN_USE', `cannot reserve [${hex(p.start * FRAME_SIZE)}, ${hex(p.end * FRAME_SIZE)}): some of it is handed out`, { address, size });
         }
-      }
-      this.addReservations(pieces);
-      let n = 0;
-      for (const p of pieces) {
-        this.take(p.start - this.baseFrame, p.end - this.baseFrame);
         n += p.end - p.start;
+      }
+      try {
+        this.addReservations(pieces);
+      } catch (e) {
+        for (const p of pieces) this.release(p.start - this.baseFrame, p.end - this.baseFrame);
+        throw e;
       }
       this.addH64(H_RESERVED, n);
     } finally {

@@ -200,7 +200,10 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   }
 
   free(address: number, count = 1): void {
-    if (count === 1 && address >= 0 && address < 2 ** 52 && address % FRAME_SIZE === 0 && this.freeOne(address / FRAME_SIZE)) return;
+    if (count === 1 && typeof address === 'number') {
+      const f = address / FRAME_SIZE;
+      if (Math.floor(f) === f && f >= 0 && this.freeOne(f)) return;
+    }
     const s = checkFrameAddress(address);
     if (count !== 1) checkCount(count);
     const ps = this.pieces(s, count)!;

@@ -225,9 +225,28 @@ export abstract class FrameMeta {
   protected addH64(i: number, delta: number): void {
     this.setH64(i, this.h64(i) + delta);
   }
-  /** Adds `d` to the used counter (64-bit in two words; the low word alone on the fast path). */
+  /**
+   * Adds `d` to the used counter (64-bit in two words; the low word alone on the fast path).
+   * Over shareable memory it is an `Atomics.add` on the low word with the carry or borrow
+   * added to the high word, so lock-free callers and lock holders may update it at once (a
+   * reader may see the two words torn for an instant; at rest the value is exact).
+   */
   protected bumpUsed(d: number): void {
     const h = this.hdr;
+    if (this.ws.shareable) {
+      if (d === 1 || d === -1) {
+        // the single-frame case without float modulo: a carry or borrow only at the wrap
+        const old = Atomics.add(h, H_USED, d);
+        if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, H_USED + 1, d);
+        return;
+      }
+      const lo = d % TWO32;
+      const hi = (d - lo) / TWO32;
+      const old = Atomics.add(h, H_USED, lo);
+      const carry = old + lo > 0xffffffff ? 1 : old + lo < 0 ? -1 : 0;
+      if (hi + carry !== 0) Atomics.add(h, H_USED + 1, hi + carry);
+      return;
+    }
     const v = h[H_USED] + d;
     if (v >= 0 && v <= 0xffffffff) h[H_USED] = v;
     else this.addH64(H_USED, d);

@@ -19,6 +19,8 @@ interface Job {
   id: number;
   ledger: SharedArrayBuffer;
   start: SharedArrayBuffer;
+  /** 'single': only allocate() and free() of one frame (the benchmark's lock-free mix); default: the mixed stream. */
+  mix?: 'mixed' | 'single';
 }
 
 const job = workerData as Job;
@@ -80,7 +82,8 @@ for (let i = 0; i < job.ops; i++) {
   }
   let count = 1;
   let address: number | null;
-  if (r < 85) {
+  if (job.mix === 'single') address = frames.allocate();
+  else if (r < 85) {
     if (r % 4 === 0) count = 1 + (next() % 8);
     const options = r % 7 === 0 ? { align: 4096 * 2 ** (next() % 4) } : r % 11 === 0 ? { maxAddress: 0xffffff } : undefined;
     address = frames.allocate(count, options);

@@ -1,0 +1,386 @@
+/**
+ * The single-frame hot paths of {@link BitmapFrameAllocator} and the lock-free upkeep that
+ * lets several threads share one bitmap.
+ *
+ * When the metadata lies in one buffer, the whole window is one `Int32Array` and
+ * `allocate()`/`free()` of one frame work on raw words: a per-instance hint word, its
+ * siblings under the same level-1 summary word, else a greedy descent from the top.
+ *
+ * Over shareable (SharedArrayBuffer) memory those two operations take no lock: a frame is
+ * taken or given back with one compare-and-swap (or `Atomics.and`) on its leaf word, and
+ * the summary bits above are then brought in line with `Atomics.or`/`Atomics.and`, each
+ * writer re-reading the child after its write and repeating while the child changed under
+ * it. Summaries may therefore be stale for an instant (a search may then miss a frame or
+ * try a full word and retry), but the leaf words, the only truth about who owns a frame,
+ * are only ever changed atomically, and at rest every summary bit is exact. Operations on
+ * runs (multi-frame allocate, allocateAt, reserve, the checked free) still take the lock
+ * among themselves, and take their frames with compare-and-swap too ({@link tryTake}), so
+ * a lock holder and a lock-free caller can never both get a frame. Each instance over
+ * shared memory starts its searches at its own random "home" frame (wrapping to 0), so
+ * threads mostly work in different words; allocation order is then not lowest-first.
+ *
+ * @module
+ */
+import { BitmapTree } from './bitmap-tree.js';
+import { H_RES_GEN, H_USED } from './meta.js';
+import { FRAME_SIZE } from './types.js';
+
+// Imported bindings copied into module constants once: under a CommonJS transform (tsx,
+// vitest) every use of an import is a getter call, which costs more than the hot paths.
+const USED = H_USED;
+const RES_GEN = H_RES_GEN;
+const FRAME_BYTES = FRAME_SIZE;
+
+/** Index of the lowest set bit of a non-zero 32-bit value. */
+function low(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Greedy descents tried before a backtracking search, while summaries look stale. */
+const GREEDY_TRIES = 8;
+
+/** Bitmap with word-level fast paths and lock-free single frames over shared memory. */
+export abstract class BitmapSync extends BitmapTree {
+  /** The metadata window as signed words when it lies in one buffer, else null. */
+  protected i32: Int32Array | null = null;
+  /** True when other threads may share the state and single frames go lock-free. */
+  protected atomic = false;
+  /** Frames `[freeLo, freeHi)` lie in one usable range and hold no reservation (valid for reservation generation `freeGen`). */
+  private freeLo = 0;
+  private freeHi = 0;
+  private freeGen = -1;
+  /**
+   * Over shared memory, where this instance starts looking for a free frame (a random
+   * multiple of 1024 frames): threads sharing the state then mostly work in different
+   * words instead of all fighting over the lowest free one.
+   */
+  private home = 0;
+
+  /** Picks the fast paths once the layout is known (after construction or attach). */
+  protected setupFast(): void {
+    const all = this.ws.all;
+    this.i32 = all !== null ? new Int32Array(all.buffer, all.byteOffset, all.length) : null;
+    this.atomic = this.i32 !== null && this.ws.shareable;
+    this.freeGen = -1;
+    this.home = this.atomic ? Math.floor(Math.random() * Math.floor(this.frameCount / 1024)) * 1024 : 0;
+  }
+
+  // ---- allocate one ----------------------------------------------------------------------
+
+  /** One frame, no constraints. */
+  protected allocateOne(): number | null {
+    const a = this.i32;
+    if (a === null) return this.allocateOneLocked();
+    if (this.atomic) return this.allocateOneAtomic(a);
+    return this.allocateOnePlain(a);
+  }
+
+  /** {@link allocateOne} when no other thread can see the state: plain word reads and writes. */
+  private allocateOnePlain(a: Int32Array): number | null {
+    const leafOff = this.leafOff;
+    let w = this.hint;
+    let lw = -1;
+    if (w >= 0) {
+      lw = a[leafOff + w];
+      if (lw === -1) {
+        // siblings under the same level-1 word (its FULL bits are exact for them)
+        const above = a[this.fullOff[1] + (w >>> 5)] | ((2 << (w & 31)) - 1);
+        if (above !== -1) {
+          w = (w & ~31) + low(~above);
+          lw = a[leafOff + w];
+        }
+      }
+    }
+    if (lw === -1) {
+      w = this.descend(a);
+      if (w < 0) return null;
+      lw = a[leafOff + w];
+    }
+    this.hint = w;
+    const b = low(~lw);
+    const nw = lw | (1 << b);
+    a[leafOff + w] = nw;
+    if (lw === 0 || nw === -1) this.refresh(0, w);
+    const h = this.hdr;
+    const used = h[USED] + 1;
+    if (used <= 0xffffffff) h[USED] = used;
+    else this.bumpUsed(1);
+    return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+  }
+
+  /**
+   * Leaf word holding a free frame, found by following the lowest not-FULL bit down from
+   * the top (a node whose USED bit is clear is free throughout: its first leaf word is the
+   * answer), or -1 when the top says everything is full. Exact when the summaries are;
+   * over shared memory the caller checks the word it gets.
+   */
+  private descend(a: Int32Array): number {
+    let w = 0;
+    for (let k = this.levels; k >= 1; k--) {
+      const avail = ~a[this.fullOff[k] + w];
+      if (avail === 0) return -1;
+      const b = low(avail);
+      const node = w * 32 + b;
+      if (((a[this.usedOff[k] + w] >>> b) & 1) === 0) return node * this.span[k - 1];
+      w = node;
+    }
+    return w;
+  }
+
+  /** Lock-free single-frame allocation over shared memory (compare-and-swap on the leaf word). */
+  private allocateOneAtomic(a: Int32Array): number | null {
+    const leafOff = this.leafOff;
+    let w = this.hint;
+    for (let attempt = 0; ; attempt++) {
+      if (w < 0) {
+        if (attempt <= GREEDY_TRIES && this.home === 0) w = this.descend(a);
+        else {
+          let rel = this.nextFree(this.home);
+          if (rel < 0 && this.home > 0) rel = this.nextFree(0);
+          w = rel < 0 ? -1 : Math.floor(rel / 32);
+        }
+        if (w < 0) return null;
+      }
+      const i = leafOff + w;
+      let lw = Atomics.load(a, i);
+      while (lw !== -1) {
+        const b = low(~lw);
+        const nw = lw | (1 << b);
+        const seen = Atomics.compareExchange(a, i, lw, nw);
+        if (seen === lw) {
+          this.hint = w;
+          if (lw === 0) this.syncUsed(1, w);
+          if (nw === -1) this.syncFull(1, w);
+          this.bumpUsed(1);
+          return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+        }
+        lw = seen;
+      }
+      w = -1;
+    }
+  }
+
+  /** Single-frame allocation over memory that is not one buffer: the word store, under the lock when shared. */
+  private allocateOneLocked(): number | null {
+    const lock = this.lock;
+    lock.acquire();
+    try {
+      let w = this.hint;
+      let lw = w >= 0 ? this.ws.get(this.leafOff + w) : 0xffffffff;
+      if (lw === 0xffffffff) {
+        const rel = this.nextFree(0);
+        if (rel < 0) return null;
+        w = Math.floor(rel / 32);
+        lw = this.ws.get(this.leafOff + w);
+      }
+      this.hint = w;
+      const i = this.leafOff + w;
+      const b = low(~lw);
+      const nw = (lw | (1 << b)) >>> 0;
+      this.ws.set(i, nw);
+      if (lw === 0 || nw === 0xffffffff) this.refresh(0, w);
+      this.bumpUsed(1);
+      return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+    } finally {
+      lock.release();
+    }
+  }
+
+  // ---- free one --------------------------------------------------------------------------
+
+  /**
+   * Frees one frame when it is plainly allocated (managed, not reserved, bit set); false
+   * (changing nothing) sends the call down the checked path, which throws the right error
+   * or handles a frame under a lazily full node.
+   */
+  protected freeOne(address: number): boolean {
+    const f = address / FRAME_BYTES;
+    if (!(Math.floor(f) === f && f >= this.freeLo && f < this.freeHi && this.hdr[RES_GEN] === this.freeGen)) {
+      if (!this.learnFreeSpan(f)) return false;
+    }
+    const rel = f - this.baseFrame;
+    const w = Math.floor(rel / 32);
+    const m = 1 << (rel - w * 32);
+    const i = this.leafOff + w;
+    const a = this.i32;
+    if (a === null) return this.freeOneLocked(i, w, m);
+    if (this.atomic) return this.freeOneAtomic(a, i, w, m);
+    const lw = a[i];
+    if ((lw & m) === 0) return false;
+    const nw = lw & ~m;
+    a[i] = nw;
+    if (lw === -1 || nw === 0) this.refresh(0, w);
+    this.hint = w; // this word now has a free frame, and its path is consistent (its bit was set)
+    const h = this.hdr;
+    const used = h[USED] - 1;
+    if (used >= 0) h[USED] = used;
+    else this.bumpUsed(-1);
+    return true;
+  }
+
+  /** {@link freeOne} over shared memory: one `Atomics.and` on the leaf word, then the summaries. */
+  private freeOneAtomic(a: Int32Array, i: number, w: number, m: number): boolean {
+    const old = Atomics.and(a, i, ~m);
+    if ((old & m) === 0) return false; // it was free already: nothing changed
+    const nw = old & ~m;
+    if (old === -1) this.syncFull(1, w);
+    if (nw === 0) this.syncUsed(1, w);
+    this.bumpUsed(-1);
+    this.hint = w;
+    return true;
+  }
+
+  /** {@link freeOne} through the word store (metadata not in one buffer), under the lock when shared. */
+  private freeOneLocked(i: number, w: number, m: number): boolean {
+    const lock = this.lock;
+    lock.acquire();
+    try {
+      const lw = this.ws.get(i);
+      if ((lw & m) === 0) return false;
+      const nw = (lw & ~m) >>> 0;
+      this.ws.set(i, nw);
+      if (lw === 0xffffffff || nw === 0) this.refresh(0, w);
+      this.hint = w;
+      this.bumpUsed(-1);
+      return true;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Caches the reservation-free stretch of one usable range around frame `f`; false when `f` is not a plain frame (not an integer, unmanaged or reserved). */
+  private learnFreeSpan(f: number): boolean {
+    if (!(Math.floor(f) === f)) return false;
+    const r = this.rangeOf(f);
+    if (r < 0) return false;
+    const gen = this.hdr[RES_GEN];
+    this.syncReservations();
+    let lo = this.rangeStarts[r];
+    let hi = this.rangeEnds[r];
+    const s = this.resStarts;
+    const e = this.resEnds;
+    for (let k = 0; k < s.length; k++) {
+      if (e[k] <= f) lo = Math.max(lo, e[k]);
+      else if (s[k] <= f) return false;
+      else {
+        hi = Math.min(hi, s[k]);
+        break;
+      }
+    }
+    this.freeLo = lo;
+    this.freeHi = hi;
+    this.freeGen = gen;
+    return true;
+  }
+
+  // ---- summary upkeep and run updates that are safe beside lock-free callers -------------
+
+  /**
+   * Makes FULL bit `c` of level k agree with child word `c` of level k-1 (all ones or
+   * not), re-reading the child after the write and repeating while it changed; carries on
+   * to level k+1 when this write turned the parent word full or not full.
+   */
+  protected syncFull(k: number, c: number): void {
+    const a = this.i32!;
+    const child = k === 1 ? this.leafOff + c : this.fullOff[k - 1] + c;
+    const pi = this.fullOff[k] + (c >>> 5);
+    const m = 1 << (c & 31);
+    for (;;) {
+      const isFull = Atomics.load(a, child) === -1;
+      if (isFull) {
+        if ((a[pi] & m) === 0) {
+          const old = Atomics.or(a, pi, m);
+          if (old !== -1 && (old | m) === -1 && k < this.levels) this.syncFull(k + 1, c >>> 5);
+        }
+      } else if ((a[pi] & m) !== 0) {
+        const old = Atomics.and(a, pi, ~m);
+        if (old === -1 && k < this.levels) this.syncFull(k + 1, c >>> 5);
+      }
+      if ((Atomics.load(a, child) === -1) === isFull) return;
+    }
+  }
+
+  /** As {@link syncFull} for USED bit `c` of level k (child word not zero). */
+  protected syncUsed(k: number, c: number): void {
+    const a = this.i32!;
+    const child = k === 1 ? this.leafOff + c : this.usedOff[k - 1] + c;
+    const pi = this.usedOff[k] + (c >>> 5);
+    const m = 1 << (c & 31);
+    for (;;) {
+      const isUsed = Atomics.load(a, child) !== 0;
+      if (isUsed) {
+        if ((a[pi] & m) === 0) {
+          const old = Atomics.or(a, pi, m);
+          if (old === 0 && k < this.levels) this.syncUsed(k + 1, c >>> 5);
+        }
+      } else if ((a[pi] & m) !== 0) {
+        const old = Atomics.and(a, pi, ~m);
+        if ((old & ~m) === 0 && k < this.levels) this.syncUsed(k + 1, c >>> 5);
+      }
+      if ((Atomics.load(a, child) !== 0) === isUsed) return;
+    }
+  }
+
+  /** Brings the parents of word `w` of level k in line (atomically over shared memory). */
+  protected override refresh(k: number, w: number): void {
+    if (!this.atomic) {
+      super.refresh(k, w);
+      return;
+    }
+    if (k >= this.levels) return;
+    this.syncFull(k + 1, w);
+    this.syncUsed(k + 1, w);
+  }
+
+  /**
+   * Takes relative frames [s, e), which the caller saw free; true on success. Over shared
+   * memory each word is taken with compare-and-swap, and when a lock-free caller took one
+   * of the frames meanwhile everything taken so far is given back and the result is false.
+   */
+  protected tryTake(s: number, e: number): boolean {
+    if (!this.atomic) {
+      this.take(s, e);
+      return true;
+    }
+    const a = this.i32!;
+    let at = s;
+    while (at < e) {
+      const w = Math.floor(at / 32);
+      const lo = at - w * 32;
+      const n = Math.min(e - w * 32, 32) - lo;
+      const m = n === 32 ? -1 : ((1 << n) - 1) << lo;
+      const i = this.leafOff + w;
+      let old = Atomics.load(a, i);
+      for (;;) {
+        if ((old & m) !== 0) {
+          this.release(s, at);
+          return false;
+        }
+        const seen = Atomics.compareExchange(a, i, old, old | m);
+        if (seen === old) break;
+        old = seen;
+      }
+      if (old === 0 || (old | m) === -1) this.refresh(0, w);
+      at = (w + 1) * 32;
+    }
+    return true;
+  }
+
+  /** Clears relative frames [s, e) (all taken, materialized); atomically over shared memory. */
+  protected override release(s: number, e: number): void {
+    if (!this.atomic) {
+      super.release(s, e);
+      return;
+    }
+    const a = this.i32!;
+    while (s < e) {
+      const w = Math.floor(s / 32);
+      const lo = s - w * 32;
+      const n = Math.min(e - w * 32, 32) - lo;
+      const m = n === 32 ? -1 : ((1 << n) - 1) << lo;
+      const old = Atomics.and(a, this.leafOff + w, ~m);
+      if (old === -1 || (old & ~m) === 0) this.refresh(0, w);
+      s = (w + 1) * 32;
+    }
+  }
+}
