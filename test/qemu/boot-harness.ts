@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GdbClient, QmpClient } from './harness.js';
+import { GdbClient, QmpClient, stopGuest } from './harness.js';
 
 /** gdb register numbers (QEMU's x86-64 target description) used here. */
 export const GDB_BOOT_REG = { rip: 16, eflags: 17, cs: 18 } as const;
@@ -127,16 +127,7 @@ export async function startBootGuest(o: BootGuestOptions): Promise<BootGuest> {
         return new Uint8Array(readFileSync(file));
       },
       registers: () => qmp.hmp('info registers'),
-      async stop() {
-        gdb.close();
-        try {
-          await qmp.execute('quit');
-        } catch {
-          /* the socket closes as QEMU exits */
-        }
-        qmp.close();
-        cleanup();
-      },
+      stop: () => stopGuest(gdb, qmp, cleanup),
     };
   } catch (e) {
     cleanup();

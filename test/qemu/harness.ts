@@ -247,16 +247,7 @@ export async function startPagedGuest(o: GuestOptions): Promise<PagedGuest> {
       gdb,
       qmp,
       infoTlb: () => qmp.hmp('info tlb'),
-      async stop() {
-        gdb.close();
-        try {
-          await qmp.execute('quit');
-        } catch {
-          /* the socket closes as QEMU exits */
-        }
-        qmp.close();
-        cleanup();
-      },
+      stop: () => stopGuest(gdb, qmp, cleanup),
     };
   } catch (e) {
     cleanup();
@@ -265,6 +256,18 @@ export async function startPagedGuest(o: GuestOptions): Promise<PagedGuest> {
 }
 
 /** One parsed `info tlb` line. */
+/** Detaches the debugger, asks QEMU to quit and removes the guest's temporary files. */
+export async function stopGuest(gdb: GdbClient, qmp: QmpClient, cleanup: () => void): Promise<void> {
+  gdb.close();
+  try {
+    await qmp.execute('quit');
+  } catch {
+    /* the socket closes as QEMU exits */
+  }
+  qmp.close();
+  cleanup();
+}
+
 export interface TlbLine {
   virt: bigint;
   phys: number;
