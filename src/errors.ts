@@ -42,19 +42,86 @@ export class MemprimsError extends Error {
   }
 }
 
-/** A value was not of the kind an argument needs (wrong type, NaN, out of its range). */
+/**
+ * A value was not of the kind an argument needs (wrong type, NaN, out of its range).
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentError, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 0x1000);
+ * try {
+ *   memory.writeU8(0, 256);
+ * } catch (e) {
+ *   if (e instanceof InvalidArgumentError) e.code; // 'INVALID_ARGUMENT'
+ * }
+ * ```
+ */
 export class InvalidArgumentError extends MemprimsError {}
 
-/** An address (physical or virtual) is invalid: not an integer, out of range, non-canonical, misaligned. */
+/**
+ * An address (physical or virtual) is invalid: not an integer, out of range, non-canonical, misaligned.
+ *
+ * @example
+ * ```ts
+ * import { AddressError, physAlignUp } from 'memprims';
+ * try {
+ *   physAlignUp(0x1234, 3);
+ * } catch (e) {
+ *   if (e instanceof AddressError) e.code; // 'ADDR_BAD_ALIGNMENT'
+ * }
+ * ```
+ */
 export class AddressError extends MemprimsError {}
 
-/** A `Layout` could not be built: alignment not a power of two, or the size overflows. */
+/**
+ * A `Layout` could not be built: alignment not a power of two, or the size overflows.
+ *
+ * @example
+ * ```ts
+ * import { Layout, LayoutError } from 'memprims';
+ * try {
+ *   Layout.fromSizeAlign(8, 3);
+ * } catch (e) {
+ *   if (e instanceof LayoutError) e.code; // 'LAYOUT_BAD_ALIGN'
+ * }
+ * ```
+ */
 export class LayoutError extends MemprimsError {}
 
-/** A read, write or atomic operation on {@link PhysicalMemory} could not be carried out. */
+/**
+ * A read, write or atomic operation on {@link PhysicalMemory} could not be carried out.
+ *
+ * @example
+ * ```ts
+ * import { MemoryAccessError, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 0x1000);
+ * try {
+ *   memory.readU32(0x1000); // past the end of the only region
+ * } catch (e) {
+ *   if (e instanceof MemoryAccessError) e.code; // 'MEM_UNBACKED'
+ * }
+ * ```
+ */
 export class MemoryAccessError extends MemprimsError {}
 
-/** A region could not be added to {@link PhysicalMemory}: overlap, bad size, bad buffer. */
+/**
+ * A region could not be added to {@link PhysicalMemory}: overlap, bad size, bad buffer.
+ *
+ * @example
+ * ```ts
+ * import { PhysicalMemory, RegionError } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 0x1000);
+ * try {
+ *   memory.addRegion(0x800, 0x1000);
+ * } catch (e) {
+ *   if (e instanceof RegionError) e.code; // 'REGION_OVERLAP'
+ * }
+ * memory.regions().length; // 1: the failed call added nothing
+ * ```
+ */
 export class RegionError extends MemprimsError {}
 
 /** Formats a number or bigint as `0x…` hex for error messages. */

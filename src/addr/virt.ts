@@ -18,7 +18,16 @@ export type PagingLevels = 4 | 5;
 
 const U64_MASK = (1n << 64n) - 1n;
 
-/** Number of significant virtual-address bits for a paging depth (48 or 57). */
+/**
+ * Number of significant virtual-address bits for a paging depth (48 or 57).
+ *
+ * @example
+ * ```ts
+ * import { virtBits } from 'memprims';
+ * virtBits();  // 48 (4-level paging)
+ * virtBits(5); // 57 (5-level paging, CR4.LA57)
+ * ```
+ */
 export function virtBits(levels: PagingLevels = 4): 48 | 57 {
   if (levels === 4) return 48;
   if (levels === 5) return 57;
@@ -34,14 +43,34 @@ function checkU64(value: unknown, what: string): bigint {
   return value;
 }
 
-/** Sign-extends the low 48 (or 57) bits of `value` to a canonical unsigned 64-bit address. */
+/**
+ * Sign-extends the low 48 (or 57) bits of `value` to a canonical unsigned 64-bit address.
+ *
+ * @example
+ * ```ts
+ * import { virtTruncate } from 'memprims';
+ * virtTruncate(0x0000_8000_0000_0000n);    // 0xffff800000000000n: bit 47 copied upwards
+ * virtTruncate(0x1234n);                   // 0x1234n
+ * virtTruncate(0x00ff_8000_0000_0000n, 5); // 0xff800000000000n: bit 56 is clear
+ * ```
+ */
 export function virtTruncate(value: bigint, levels: PagingLevels = 4): VirtAddr {
   const bits = BigInt(virtBits(levels));
   const low = value & ((1n << bits) - 1n);
   return (low >> (bits - 1n)) & 1n ? low | (U64_MASK ^ ((1n << bits) - 1n)) : low;
 }
 
-/** True when `value` is a bigint in [0, 2^64) that is canonical for the paging depth. */
+/**
+ * True when `value` is a bigint in [0, 2^64) that is canonical for the paging depth.
+ *
+ * @example
+ * ```ts
+ * import { isCanonical } from 'memprims';
+ * isCanonical(0xffff800000000000n);    // true
+ * isCanonical(0x0000800000000000n);    // false with 4 levels
+ * isCanonical(0x0000800000000000n, 5); // true with 5 levels
+ * ```
+ */
 export function isCanonical(value: unknown, levels: PagingLevels = 4): value is VirtAddr {
   if (typeof value !== 'bigint' || value < 0n || value > U64_MASK) return false;
   return virtTruncate(value, levels) === value;
@@ -77,13 +106,30 @@ function checkVirtAlign(align: unknown): bigint {
   return a;
 }
 
-/** True when `addr` is a multiple of `align` (a power of two, number or bigint). */
+/**
+ * True when `addr` is a multiple of `align` (a power of two, number or bigint).
+ *
+ * @example
+ * ```ts
+ * import { isVirtAligned } from 'memprims';
+ * isVirtAligned(0xffffffff80200000n, 0x200000);  // true
+ * isVirtAligned(0xffffffff80201000n, 0x200000n); // false
+ * ```
+ */
 export function isVirtAligned(addr: VirtAddr, align: number | bigint): boolean {
   const a = checkVirtAlign(align);
   return (checkU64(addr, 'address') & (a - 1n)) === 0n;
 }
 
-/** Rounds `addr` down to a multiple of `align`; the result is canonical when `addr` is. */
+/**
+ * Rounds `addr` down to a multiple of `align`; the result is canonical when `addr` is.
+ *
+ * @example
+ * ```ts
+ * import { virtAlignDown } from 'memprims';
+ * virtAlignDown(0xffffffff80201234n, 0x1000); // 0xffffffff80201000n
+ * ```
+ */
 export function virtAlignDown(addr: VirtAddr, align: number | bigint): VirtAddr {
   const a = checkVirtAlign(align);
   return checkU64(addr, 'address') & ~(a - 1n) & U64_MASK;
@@ -92,6 +138,13 @@ export function virtAlignDown(addr: VirtAddr, align: number | bigint): VirtAddr 
 /**
  * Rounds `addr` up to a multiple of `align`. Throws `ADDR_OVERFLOW` past 2^64 and
  * `ADDR_NON_CANONICAL` when the result leaves the canonical half `addr` was in.
+ *
+ * @example
+ * ```ts
+ * import { virtAlignUp } from 'memprims';
+ * virtAlignUp(0xffffffff80201234n, 0x200000); // 0xffffffff80400000n
+ * virtAlignUp(0x00007ffffffff001n, 0x1000);   // throws AddressError ADDR_NON_CANONICAL
+ * ```
  */
 export function virtAlignUp(addr: VirtAddr, align: number | bigint, levels: PagingLevels = 4): VirtAddr {
   const a = checkVirtAlign(align);
@@ -101,7 +154,16 @@ export function virtAlignUp(addr: VirtAddr, align: number | bigint, levels: Pagi
   return checkVirtAddr(up, levels, 'aligned address');
 }
 
-/** Adds a byte offset to a virtual address; the result must be canonical. */
+/**
+ * Adds a byte offset to a virtual address; the result must be canonical.
+ *
+ * @example
+ * ```ts
+ * import { virtAdd } from 'memprims';
+ * virtAdd(0xffffffff80000000n, 0x1000); // 0xffffffff80001000n
+ * virtAdd(0x00007ffffffff000n, 0x1000); // throws AddressError ADDR_NON_CANONICAL
+ * ```
+ */
 export function virtAdd(addr: VirtAddr, offset: number | bigint, levels: PagingLevels = 4): VirtAddr {
   const v = checkU64(addr, 'address');
   const r = v + BigInt(offset);

@@ -9,7 +9,16 @@
 import { parseMemoryMap } from '../uefi/binary.js';
 import type { MemoryMap } from '../uefi/memory-map.js';
 
-/** Where {@link bundledOvmfMap} comes from. */
+/**
+ * Where {@link bundledOvmfMap} comes from.
+ *
+ * @example
+ * ```ts
+ * import { bundledOvmfMap, BUNDLED_OVMF_MAP_INFO } from 'memprims';
+ * BUNDLED_OVMF_MAP_INFO.firmware;                                            // 'OVMF (EDK II) 2022.11-6+deb12u2'
+ * bundledOvmfMap().descriptors.length === BUNDLED_OVMF_MAP_INFO.descriptorCount; // true (123)
+ * ```
+ */
 export const BUNDLED_OVMF_MAP_INFO = Object.freeze({
   firmware: 'OVMF (EDK II) 2022.11-6+deb12u2',
   machine: 'qemu-system-x86_64 -machine q35 -m 2G',
@@ -134,7 +143,17 @@ export function bundledOvmfMap(): MemoryMap {
   return parseMemoryMap(decodeBase64(BASE64), { descriptorSize: 48, descriptorVersion: 1, mapKey: 2096 });
 }
 
-/** The raw bytes of the bundled map (exactly what GetMemoryMap wrote). */
+/**
+ * The raw bytes of the bundled map (exactly what GetMemoryMap wrote).
+ *
+ * @example
+ * ```ts
+ * import { bundledOvmfMapBytes, parseMemoryMap } from 'memprims';
+ * const bytes = bundledOvmfMapBytes();
+ * bytes.length;                                                    // 5904: 123 descriptors of 48 bytes
+ * parseMemoryMap(bytes, { descriptorSize: 48 }).descriptors.length; // 123
+ * ```
+ */
 export function bundledOvmfMapBytes(): Uint8Array {
   return decodeBase64(BASE64);
 }

@@ -19,7 +19,16 @@ export interface BootStep {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
-/** The names of the seven steps, in order. */
+/**
+ * The names of the seven steps, in order.
+ *
+ * @example
+ * ```ts
+ * import { BOOT_STEP_NAMES } from 'memprims';
+ * BOOT_STEP_NAMES.length; // 7
+ * BOOT_STEP_NAMES[4];     // 'exit boot services'
+ * ```
+ */
 export const BOOT_STEP_NAMES: readonly string[] = Object.freeze([
   'get the memory map',
   'allocate kernel memory',
@@ -43,7 +52,16 @@ export function bytesText(bytes: number): string {
   return `${bytes} B`;
 }
 
-/** Renders steps as the demo prints them. */
+/**
+ * Renders steps as the demo prints them.
+ *
+ * @example
+ * ```ts
+ * import { BOOT_STEP_NAMES, formatSteps } from 'memprims';
+ * formatSteps([{ step: 1, name: BOOT_STEP_NAMES[0], summary: '123 descriptors', lines: ['mapKey 2096'], details: {} }]);
+ * // '[1/7] get the memory map: 123 descriptors\n      mapKey 2096'
+ * ```
+ */
 export function formatSteps(steps: readonly BootStep[]): string {
   const out: string[] = [];
   for (const s of steps) {

@@ -26,9 +26,33 @@ import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
 import { BuddyLists, type BuddyLayout } from './buddy-lists.js';
 
-/** Default max order of the buddy allocator (blocks of up to 2^10 frames = 4 MiB, as Linux). */
+/**
+ * Default max order of the buddy allocator (blocks of up to 2^10 frames = 4 MiB, as Linux).
+ *
+ * @example
+ * ```ts
+ * import { BUDDY_DEFAULT_MAX_ORDER, BuddyFrameAllocator, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 64 * 1024 * 1024);
+ * const buddy = BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: 0x1000000, end: 0x4000000 }] });
+ * buddy.allocate(2 ** BUDDY_DEFAULT_MAX_ORDER);     // a 4 MiB block
+ * buddy.allocate(2 ** BUDDY_DEFAULT_MAX_ORDER + 1); // null: larger than the largest order
+ * ```
+ */
 export const BUDDY_DEFAULT_MAX_ORDER = 10;
-/** Largest max order the buddy allocator accepts (blocks of 2^18 frames = 1 GiB). */
+/**
+ * Largest max order the buddy allocator accepts (blocks of 2^18 frames = 1 GiB).
+ *
+ * @example
+ * ```ts
+ * import { BUDDY_LARGEST_MAX_ORDER, BuddyFrameAllocator, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 64 * 1024 * 1024);
+ * const ranges = [{ start: 0x1000000, end: 0x4000000 }];
+ * BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges, maxOrder: BUDDY_LARGEST_MAX_ORDER });     // ok
+ * BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges, maxOrder: BUDDY_LARGEST_MAX_ORDER + 1 }); // throws FrameError FRAME_BAD_OPTION
+ * ```
+ */
 export const BUDDY_LARGEST_MAX_ORDER = 18;
 
 /** Options of {@link BuddyFrameAllocator.fromMemoryMap}. */

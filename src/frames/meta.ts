@@ -22,9 +22,31 @@ import { FrameError } from './errors.js';
 import { FRAME_SIZE, type FrameAllocatorOptions, type UsableMemoryMap } from './types.js';
 import { WordLock, WordStore } from './words.js';
 
-/** Magic word at `metadataAddress` of every frame-allocator state: 'MPFA' as little-endian bytes. */
+/**
+ * Magic word at `metadataAddress` of every frame-allocator state: 'MPFA' as little-endian bytes.
+ *
+ * @example
+ * ```ts
+ * import { BitmapFrameAllocator, FRAMES_MAGIC, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 4 * 1024 * 1024);
+ * const frames = BitmapFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: 0x100000, end: 0x200000 }] });
+ * memory.readU32(frames.metadataAddress) === FRAMES_MAGIC; // true ('MPFA')
+ * ```
+ */
 export const FRAMES_MAGIC = 0x4146504d;
-/** Version of the frame-allocator metadata layout written after the magic. */
+/**
+ * Version of the frame-allocator metadata layout written after the magic.
+ *
+ * @example
+ * ```ts
+ * import { BitmapFrameAllocator, FRAMES_VERSION, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 4 * 1024 * 1024);
+ * const frames = BitmapFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: 0x100000, end: 0x200000 }] });
+ * memory.readU32(frames.metadataAddress + 4) === FRAMES_VERSION; // true: the word after the magic
+ * ```
+ */
 export const FRAMES_VERSION = 1;
 /** Kind tags in the header. */
 export const KIND_BITMAP = 1;

@@ -8,7 +8,19 @@ import { PAGE_SIZE, PHYS_ADDR_LIMIT, type PhysRange } from '../addr/phys.js';
 import { describe, hex } from '../errors.js';
 import { FrameError } from './errors.js';
 
-/** Size of one frame in bytes (4 KiB). */
+/**
+ * Size of one frame in bytes (4 KiB).
+ *
+ * @example
+ * ```ts
+ * import { BitmapFrameAllocator, FRAME_SIZE, PhysicalMemory } from 'memprims';
+ * FRAME_SIZE; // 4096
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 4 * 1024 * 1024);
+ * const frames = BitmapFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: 0x100000, end: 0x200000 }] });
+ * frames.stats().total; // 256: 1 MiB / FRAME_SIZE
+ * ```
+ */
 export const FRAME_SIZE = PAGE_SIZE;
 
 /** Constraints of {@link FrameAllocator.allocate}. */

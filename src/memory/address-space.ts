@@ -19,7 +19,17 @@ import { describe, hex, InvalidArgumentError, MemoryAccessError, RegionError } f
 import { allocateBuffer, BufferStore, LazyStore, type BackingBuffer, type RegionStore } from './region.js';
 import { checkByte, checkLength, checkU64, checkUint, sharedAvailable, toView } from './checks.js';
 
-/** Largest single buffer this runtime can create (Node 20: 4 GiB). */
+/**
+ * Largest single buffer this runtime can create (Node 20: 4 GiB).
+ *
+ * @example
+ * ```ts
+ * import { MAX_BUFFER_SIZE, PAGE_SIZE, PhysicalMemory } from 'memprims';
+ * MAX_BUFFER_SIZE; // 4294967296 (4 GiB)
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, MAX_BUFFER_SIZE + PAGE_SIZE, { backing: 'eager' }); // throws RegionError REGION_TOO_LARGE
+ * ```
+ */
 export const MAX_BUFFER_SIZE = 2 ** 32;
 
 /** What `addRegion` accepts as backing: a byte count, or a buffer to wrap in place. */
@@ -77,7 +87,20 @@ const SCRATCH_BUFFER = new ArrayBuffer(8);
 const SCRATCH64 = new BigUint64Array(SCRATCH_BUFFER);
 const SCRATCH32 = new Uint32Array(SCRATCH_BUFFER);
 
-/** The regions and plain accesses of {@link PhysicalMemory}; use `PhysicalMemory` itself. */
+/**
+ * The regions and plain accesses of {@link PhysicalMemory}; use `PhysicalMemory` itself.
+ *
+ * @example
+ * ```ts
+ * import { AddressSpace, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory(); // an AddressSpace plus atomics and the rest
+ * memory instanceof AddressSpace;      // true
+ * memory.addRegion(0x1000, 0x2000);
+ * memory.writeU32(0x1000, 0xdeadbeef);
+ * memory.readU32(0x1000);              // 0xdeadbeef
+ * memory.size;                         // 0x2000
+ * ```
+ */
 export class AddressSpace {
   protected list: Region[] = [];
   protected last: Region | null = null;

@@ -7,7 +7,18 @@
  * @module
  */
 
-/** Size of one lazily created chunk (64 KiB). */
+/**
+ * Size of one lazily created chunk (64 KiB).
+ *
+ * @example
+ * ```ts
+ * import { LAZY_CHUNK_SIZE, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 2 ** 40, { backing: 'lazy' }); // 1 TiB, nothing allocated yet
+ * memory.writeU32(0x12345678, 1);                    // creates one chunk
+ * memory.hostBytes() === LAZY_CHUNK_SIZE;            // true (65536 bytes)
+ * ```
+ */
 export const LAZY_CHUNK_SIZE = 0x10000;
 const CHUNK_MASK = LAZY_CHUNK_SIZE - 1;
 

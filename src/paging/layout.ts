@@ -29,7 +29,17 @@ export interface KernelSection {
   kind: 'text' | 'rodata' | 'data' | 'bss';
 }
 
-/** Flags each section kind gets (W^X). */
+/**
+ * Flags each section kind gets (W^X).
+ *
+ * @example
+ * ```ts
+ * import { SECTION_FLAGS } from 'memprims';
+ * SECTION_FLAGS.text;   // { writable: false, noExecute: false }
+ * SECTION_FLAGS.rodata; // { writable: false, noExecute: true }
+ * SECTION_FLAGS.bss;    // { writable: true, noExecute: true }
+ * ```
+ */
 export const SECTION_FLAGS: Readonly<Record<KernelSection['kind'], PageFlagsInput>> = Object.freeze({
   text: Object.freeze({ writable: false, noExecute: false }),
   rodata: Object.freeze({ writable: false, noExecute: true }),

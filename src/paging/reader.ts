@@ -23,7 +23,23 @@ export interface ReadPageTablesOptions extends WalkOptions {
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** A read-only view of page tables in memory. Every query walks the tables as they are now. */
+/**
+ * A read-only view of page tables in memory. Every query walks the tables as they are now.
+ *
+ * @example
+ * ```ts
+ * import { PageTableBuilder, PageTableView, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 16 * 1024 * 1024);
+ * let next = 0x100000;
+ * const frames = { allocate: () => (next += 0x1000) - 0x1000, free: () => {} };
+ * const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+ * pt.map({ virt: 0xffffffff80000000n, phys: 0x200000, size: 0x200000, flags: { writable: true } });
+ * const view = new PageTableView(memory, { root: pt.root }); // or readPageTables(memory, { root: cr3 })
+ * view.translate(0xffffffff80001234n)?.phys; // 0x201234
+ * view.mappings().length;                    // 1: one 2 MiB page
+ * ```
+ */
 export class PageTableView {
   readonly root: number;
   readonly levels: PagingLevels;

@@ -67,7 +67,22 @@ function readEntry(memory: PhysicalMemory, addr: number, out: Uint32Array): bool
 
 const pair = new Uint32Array(2);
 
-/** Translates `virt` through the tables at `root` in `memory`; null when not mapped. */
+/**
+ * Translates `virt` through the tables at `root` in `memory`; null when not mapped.
+ *
+ * @example
+ * ```ts
+ * import { PageTableBuilder, PhysicalMemory, walkTranslate } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 16 * 1024 * 1024);
+ * let next = 0x100000;
+ * const frames = { allocate: () => (next += 0x1000) - 0x1000, free: () => {} };
+ * const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+ * pt.map({ virt: 0xffffffff80000000n, phys: 0x200000, size: 0x200000, flags: { writable: true } });
+ * walkTranslate(memory, pt.root, 4, 0xffffffff80001234n); // { phys: 0x201234, pageSize: 0x200000, flags: {...} }
+ * walkTranslate(memory, pt.root, 4, 0x1000n);             // null: not mapped
+ * ```
+ */
 export function walkTranslate(memory: PhysicalMemory, root: number, levels: PagingLevels, virt: bigint, options: WalkOptions = {}): Translation | null {
   if (!splitVirt(virt, levels)) throwBadVirt(virt, levels, 'virt');
   return walkPage(memory, root, levels, split.vpn, split.offset, options);
@@ -103,7 +118,24 @@ function u64(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
-/** Walks `virt` and records every level (see {@link WalkExplanation}). */
+/**
+ * Walks `virt` and records every level (see {@link WalkExplanation}).
+ *
+ * @example
+ * ```ts
+ * import { explainWalk, PageTableBuilder, PhysicalMemory } from 'memprims';
+ * const memory = new PhysicalMemory();
+ * memory.addRegion(0, 16 * 1024 * 1024);
+ * let next = 0x100000;
+ * const frames = { allocate: () => (next += 0x1000) - 0x1000, free: () => {} };
+ * const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+ * pt.map({ virt: 0xffffffff80000000n, phys: 0x200000, size: 0x200000, flags: { writable: true } });
+ * const hit = explainWalk(memory, pt.root, 4, 0xffffffff80001234n);
+ * hit.steps.length;     // 3: PML4E, PDPTE, then the 2 MiB PDE leaf
+ * hit.effective;        // { writable: true, user: false, noExecute: false }
+ * explainWalk(memory, pt.root, 4, 0x1000n).fault; // 'PML4E 0 is not present'
+ * ```
+ */
 export function explainWalk(memory: PhysicalMemory, root: number, levels: PagingLevels, virt: bigint, options: WalkOptions = {}): WalkExplanation {
   if (!splitVirt(virt, levels)) throwBadVirt(virt, levels, 'virt');
   const vpn = split.vpn;

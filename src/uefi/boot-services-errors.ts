@@ -11,7 +11,16 @@ import { MemprimsError } from '../errors.js';
 /** Every code a {@link BootServicesError} carries. */
 export type BootServicesErrorCode = 'OUT_OF_RESOURCES' | 'NOT_FOUND' | 'INVALID_PARAMETER' | 'BUFFER_TOO_SMALL' | 'BOOT_SERVICES_EXITED';
 
-/** The `EFI_STATUS` value (UEFI 2.10, appendix D) behind each code, as a 64-bit value. */
+/**
+ * The `EFI_STATUS` value (UEFI 2.10, appendix D) behind each code, as a 64-bit value.
+ *
+ * @example
+ * ```ts
+ * import { EFI_STATUS } from 'memprims';
+ * EFI_STATUS.NOT_FOUND;        // 0x800000000000000en (EFI_NOT_FOUND)
+ * EFI_STATUS.OUT_OF_RESOURCES; // 0x8000000000000009n (EFI_OUT_OF_RESOURCES)
+ * ```
+ */
 export const EFI_STATUS: Readonly<Record<BootServicesErrorCode, bigint>> = Object.freeze({
   INVALID_PARAMETER: 0x8000000000000002n,
   UNSUPPORTED: 0x8000000000000003n,

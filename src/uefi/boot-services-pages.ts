@@ -139,6 +139,16 @@ export class FirmwarePageMap {
  * Infers EDK II's default maximum address from a map (see
  * {@link BootServicesOptions.defaultMaximumAddress}); null when the map has no LoaderCode or
  * LoaderData descriptor below 4 GiB.
+ *
+ * @example
+ * ```ts
+ * import { inferDefaultMaximumAddress, MemoryMap, MemoryType } from 'memprims';
+ * const map = new MemoryMap([
+ *   { type: MemoryType.Conventional, physicalStart: 0x100000, virtualStart: 0n, numberOfPages: 256, attribute: 0xfn },
+ *   { type: MemoryType.LoaderData, physicalStart: 0x200000, virtualStart: 0n, numberOfPages: 16, attribute: 0xfn },
+ * ]);
+ * inferDefaultMaximumAddress(map); // 0x210000
+ * ```
  */
 export function inferDefaultMaximumAddress(map: MemoryMap): number | null {
   const descs = map.descriptors.filter((d) => d.numberOfPages > 0);

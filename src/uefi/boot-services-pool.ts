@@ -22,17 +22,75 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { hex } from '../errors.js';
 import { BootServicesError } from './boot-services-errors.js';
 
-/** Bytes of EDK II's `POOL_HEAD` (signature, reserved, type, size): the data starts here. */
+/**
+ * Bytes of EDK II's `POOL_HEAD` (signature, reserved, type, size): the data starts here.
+ *
+ * @example
+ * ```ts
+ * import { BootServices, MemoryMap, MemoryType, POOL_HEAD_SIGNATURE, POOL_HEAD_SIZE } from 'memprims';
+ * const map = new MemoryMap([{ type: MemoryType.Conventional, physicalStart: 0x100000, virtualStart: 0n, numberOfPages: 256, attribute: 0xfn }]);
+ * const memory = BootServices.memoryForMap(map);
+ * const buf = new BootServices(memory, map).allocatePool(MemoryType.LoaderData, 100);
+ * memory.readU32(buf - POOL_HEAD_SIZE) === POOL_HEAD_SIGNATURE; // true: the POOL_HEAD sits just before the data
+ * ```
+ */
 export const POOL_HEAD_SIZE = 24;
-/** Bytes of EDK II's `POOL_TAIL` (signature, reserved, size). */
+/**
+ * Bytes of EDK II's `POOL_TAIL` (signature, reserved, size).
+ *
+ * @example
+ * ```ts
+ * import { POOL_BUCKET_SIZES, POOL_HEAD_SIZE, POOL_TAIL_SIZE } from 'memprims';
+ * // A 100-byte request needs head + data + tail bytes, so it is served from the 256-byte bucket.
+ * POOL_BUCKET_SIZES.find((size) => size >= POOL_HEAD_SIZE + 100 + POOL_TAIL_SIZE); // 256
+ * ```
+ */
 export const POOL_TAIL_SIZE = 16;
-/** `'phd0'` as a little-endian u32. */
+/**
+ * `'phd0'` as a little-endian u32.
+ *
+ * @example
+ * ```ts
+ * import { POOL_HEAD_SIGNATURE } from 'memprims';
+ * new TextDecoder().decode(new Uint8Array(new Uint32Array([POOL_HEAD_SIGNATURE]).buffer)); // 'phd0' (on little-endian hosts)
+ * ```
+ */
 export const POOL_HEAD_SIGNATURE = 0x30646870;
-/** `'ptal'` as a little-endian u32. */
+/**
+ * `'ptal'` as a little-endian u32.
+ *
+ * @example
+ * ```ts
+ * import { POOL_TAIL_SIGNATURE } from 'memprims';
+ * new TextDecoder().decode(new Uint8Array(new Uint32Array([POOL_TAIL_SIGNATURE]).buffer)); // 'ptal' (on little-endian hosts)
+ * ```
+ */
 export const POOL_TAIL_SIGNATURE = 0x6c617470;
-/** `'pfr0'` as a little-endian u32. */
+/**
+ * `'pfr0'` as a little-endian u32.
+ *
+ * @example
+ * ```ts
+ * import { BootServices, MemoryMap, MemoryType, POOL_FREE_SIGNATURE, POOL_HEAD_SIZE } from 'memprims';
+ * const map = new MemoryMap([{ type: MemoryType.Conventional, physicalStart: 0x100000, virtualStart: 0n, numberOfPages: 256, attribute: 0xfn }]);
+ * const memory = BootServices.memoryForMap(map);
+ * const bs = new BootServices(memory, map);
+ * const buf = bs.allocatePool(MemoryType.LoaderData, 100);
+ * bs.freePool(buf);
+ * memory.readU32(buf - POOL_HEAD_SIZE) === POOL_FREE_SIGNATURE; // true: the block is on a free list now ('pfr0')
+ * ```
+ */
 export const POOL_FREE_SIGNATURE = 0x30726670;
-/** EDK II's pool bucket sizes (`mPoolSizeTable`). */
+/**
+ * EDK II's pool bucket sizes (`mPoolSizeTable`).
+ *
+ * @example
+ * ```ts
+ * import { POOL_BUCKET_SIZES } from 'memprims';
+ * POOL_BUCKET_SIZES.length; // 12
+ * POOL_BUCKET_SIZES[0];     // 128: the smallest pool block, header and tail included
+ * ```
+ */
 export const POOL_BUCKET_SIZES: readonly number[] = Object.freeze([128, 256, 384, 640, 1024, 1664, 2688, 4352, 7040, 11392, 18432, 29824]);
 
 const GRANULARITY = 4096;

@@ -63,3 +63,36 @@ describe('TSDoc descriptions', () => {
     expect(missing, `exports without a TSDoc description:\n${missing.join('\n')}`).toEqual([]);
   });
 });
+
+describe('TSDoc examples per export', () => {
+  // Value exports (classes, functions, constants, enums) without an `@example` tag; type-only
+  // exports (interfaces, type aliases) and symbols tagged `@internal` are not required to have one.
+  function withoutExample(entry: string): { values: number; missing: string[] } {
+    const checker = program.getTypeChecker();
+    const file = program.getSourceFile(join(root, entry))!;
+    let values = 0;
+    const missing: string[] = [];
+    for (const exported of checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (!(symbol.flags & ts.SymbolFlags.Value)) continue;
+      const tags = symbol.getJsDocTags(checker).map((t) => t.name);
+      if (tags.includes('internal')) continue;
+      values++;
+      if (!tags.includes('example')) {
+        const decl = symbol.declarations?.[0];
+        missing.push(`${exported.name} (${decl ? decl.getSourceFile().fileName.slice(root.length + 1) : '?'})`);
+      }
+    }
+    return { values, missing: missing.sort() };
+  }
+
+  it('every value export of src/index.ts and src/arbitraries/index.ts has an @example', () => {
+    const missing: string[] = [];
+    for (const entry of ['src/index.ts', 'src/arbitraries/index.ts']) {
+      const result = withoutExample(entry);
+      expect(result.values, `value exports of ${entry}`).toBeGreaterThan(5);
+      missing.push(...result.missing);
+    }
+    expect(missing, `value exports without an @example:\n${missing.join('\n')}`).toEqual([]);
+  });
+});
