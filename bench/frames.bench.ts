@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { BitmapFrameAllocator, BuddyFrameAllocator, PhysicalMemory, type FrameAllocator } from '../src/index.js';
+import { xs32 } from './xorshift.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -28,17 +29,6 @@ const uefiLike = JSON.parse(readFileSync(new URL('uefi_like_ranges.json', FIX), 
 const only = process.argv[2] ?? '';
 const want = (s: string) => only === '' || only === s;
 
-function xs32(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 function shuffle(a: Float64Array, seed: number): void {
   const next = xs32(seed);
   for (let i = a.length - 1; i >= 1; i--) {

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { PageTableBuilder, PhysicalMemory } from '../src/index.js';
+import { xs32 } from './xorshift.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../test/fixtures/paging');
 const results = JSON.parse(readFileSync(join(FIXTURES, 'results.json'), 'utf8')) as { results: { name: string; median: number }[]; meta: Record<string, Record<string, unknown>> };
@@ -39,17 +40,6 @@ function fresh(): PageTableBuilder {
   return new PageTableBuilder({ memory, frames: { allocate: (n) => ((next += n * 4096), next - n * 4096), free: () => {} }, levels: 4 });
 }
 
-function xs32(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 function fnv(bytes: Uint8Array): string {
   let h = 0x811c9dc5;
