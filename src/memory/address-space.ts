@@ -107,9 +107,14 @@ export class AddressSpace {
   // Fast path for aligned 32-bit words: one backing block (a buffer region, or one lazy
   // chunk that exists) whose u32 view starts 4-aligned. `fLimit` is the last valid word
   // offset for a 4-byte access, -1 when no block is cached.
-  protected fBase = 0;
-  protected fLimit = -1;
-  protected fU32: Uint32Array = new Uint32Array(0);
+  // The three fields are declared, not initialised: they come into being at the first
+  // cacheBlock. While a memory keeps one block (one buffer region, the common case) they are
+  // then written once, and V8 treats them as constant fields: for a memory held in a constant
+  // (a module-level `const`), optimised code embeds the block's base, limit and word view like
+  // a raw typed array's. Until then they read `undefined`, which every fast path rejects.
+  declare protected fBase: number;
+  declare protected fLimit: number;
+  declare protected fU32: Uint32Array;
   private readonly preferShared: boolean;
 
   /**
@@ -182,7 +187,11 @@ export class AddressSpace {
     const i = this.list.findIndex((r) => r.base === base);
     if (i < 0) throw new RegionError('REGION_NOT_FOUND', `no region starts at ${hex(base)}`, { base });
     this.last = null;
-    this.fLimit = -1;
+    if (this.fBase !== undefined) {
+      // forget the cached block: every fast path then fails its offset check
+      this.fBase = NaN;
+      this.fLimit = -1;
+    }
     this.list.splice(i, 1);
   }
 
@@ -331,9 +340,11 @@ export class AddressSpace {
   /** Reads a little-endian u32 (as an unsigned number). */
   readU32(address: number): number {
     const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
-    const w = off >>> 2;
-    // w * 4 === off holds only for integer, non-negative, 4-aligned offsets below 2^34.
-    if (w * 4 === off && off <= this.fLimit) return this.fU32[w];
+    // an integer offset in [0, 2^32), 4-aligned; the view's own bound ends the block
+    if ((off >>> 0) === off && (off & 3) === 0) {
+      const v = this.fU32[off >>> 2];
+      if (v !== undefined) return v;
+    }
     return this.readU32Slow(address);
   }
 
@@ -346,9 +357,8 @@ export class AddressSpace {
   /** Writes a little-endian u32 (an integer 0..2^32-1). */
   writeU32(address: number, value: number): void {
     const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
-    const w = off >>> 2;
-    if (w * 4 === off && off <= this.fLimit && typeof value === 'number' && (value >>> 0) === value) {
-      this.fU32[w] = value;
+    if ((off >>> 0) === off && (off & 3) === 0 && off <= this.fLimit && typeof value === 'number' && (value >>> 0) === value) {
+      this.fU32[off >>> 2] = value;
       return;
     }
     this.writeU32Slow(address, value);
@@ -392,10 +402,9 @@ export class AddressSpace {
     let lo: number;
     let hi: number;
     const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
-    const w = off >>> 2;
-    if (w * 4 === off && off < this.fLimit) {
-      lo = this.fU32[w];
-      hi = this.fU32[w + 1];
+    if ((off >>> 0) === off && (off & 3) === 0 && off < this.fLimit) {
+      lo = this.fU32[off >>> 2];
+      hi = this.fU32[(off >>> 2) + 1];
     } else {
       const r = this.at(address, 8);
       const o = address - r.base;
@@ -420,8 +429,8 @@ export class AddressSpace {
   /** Writes a u64 as two u32 words, low word first in memory (fast path, no bigint). */
   writeU64Words(address: number, low: number, high: number): void {
     const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
-    const w = off >>> 2;
-    if (w * 4 === off && off < this.fLimit && typeof low === 'number' && (low >>> 0) === low && typeof high === 'number' && (high >>> 0) === high) {
+    if ((off >>> 0) === off && (off & 3) === 0 && off < this.fLimit && typeof low === 'number' && (low >>> 0) === low && typeof high === 'number' && (high >>> 0) === high) {
+      const w = off >>> 2;
       this.fU32[w] = low;
       this.fU32[w + 1] = high;
       return;

@@ -49,8 +49,7 @@ export class PhysicalMemory extends AddressSpace {
    */
   private word32(address: number): number {
     const off = (typeof address === 'number' ? address : NaN) - this.fBase; // a bigint falls to the checked path
-    const w = off >>> 2;
-    if (w * 4 === off && off <= this.fLimit) return w;
+    if ((off >>> 0) === off && (off & 3) === 0 && off <= this.fLimit) return off >>> 2;
     const r = this.locate(address, 4, 4);
     const b = r.store.blockFor(address - r.base, 4, true)!; // materializes a lazy chunk
     if (b.block.u32 === null || b.at % 4 !== 0) {

@@ -91,6 +91,30 @@ describe('PhysicalMemory regions', () => {
 });
 
 describe('PhysicalMemory access', () => {
+  it('forgets a removed region on every fast path (the cached word block included)', () => {
+    const memory = new PhysicalMemory();
+    memory.addRegion(0x10000, 0x1000);
+    memory.addRegion(0x20000, new Uint32Array(3)); // a 12-byte region: the view ends the block
+    memory.writeU32(0x10008, 0xcafef00d);
+    expect(memory.readU32(0x10008)).toBe(0xcafef00d); // the block is now cached
+    expect(memory.readU64Number(0x10008)).toBe(0xcafef00d);
+    memory.writeU32(0x20008, 7);
+    expect(memory.readU32(0x20008)).toBe(7);
+    expect(codeOf(() => memory.readU32(0x2000c))).toBe('MEM_UNBACKED');
+    expect(codeOf(() => memory.readU64Number(0x20008))).toBe('MEM_UNBACKED');
+    expect(codeOf(() => memory.writeU64Words(0x20008, 1, 2))).toBe('MEM_UNBACKED');
+    expect(memory.readU32(0x10008)).toBe(0xcafef00d);
+    memory.removeRegion(0x10000);
+    for (const read of [() => memory.readU32(0x10008), () => memory.readU64Number(0x10008), () => memory.readU64(0x10008)]) {
+      expect(codeOf(read)).toBe('MEM_UNBACKED');
+    }
+    for (const write of [() => memory.writeU32(0x10008, 1), () => memory.writeU64Words(0x10008, 1, 2), () => memory.atomicLoadU32(0x10008)]) {
+      expect(codeOf(write)).toBe('MEM_UNBACKED');
+    }
+    expect(memory.readU32(0x20008)).toBe(7);
+    expect(memory.read(0x20000, 12).length).toBe(12);
+  });
+
   it('is little-endian at every width, aligned or not', () => {
     const { memory } = makeMemory();
     for (const base of [0x100, 0x101, 0x10003, 0xfffd, 2 ** 40 + LAZY_CHUNK_SIZE - 3]) {
