@@ -22,7 +22,7 @@ import { indexOfSplit, mod, pageSpace, pageToVirt, split, splitVirt, throwBadVir
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
 import { RegionWalker } from './fastwalk.js';
-import { LeafTableCache, mapOnePage, unmapOnePage } from './fastpath.js';
+import { LeafTableCache, MAPPED, mapOnePage, NO_PAGE_TABLE, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
 /** Options of {@link PageTableBuilder}. */
@@ -108,7 +108,58 @@ export class PageTableBuilder {
 
   /** Maps `size` bytes at `virt` to `phys` (see {@link MapRequest}); all or nothing. */
   map(request: MapRequest): void {
-    if (this.guards.length === 0 && mapOnePage(this.leafCache, this.rootNode, this.levels, request)) return;
+    // Small enough to be inlined into the caller's loop: the request's fields are read here
+    // and passed on as values, so a request literal built in that loop is never allocated.
+    if (typeof request === 'object' && request !== null) {
+      // phys goes on as two small integers (a double argument would be boxed, i.e. allocated)
+      const { virt, phys, size, flags, pageSize } = request;
+      if (size === 4096 && typeof phys === 'number' && this.guards.length === 0) {
+        const hi = Math.floor(phys / 0x100000000);
+        const lo = phys - hi * 0x100000000;
+        // an integer below 2^52, 4 KiB aligned
+        if (hi >= 0 && hi < 0x100000 && (lo >>> 0) === lo && (lo & 0xfff) === 0) {
+          const done = mapOnePage(this.leafCache, this.rootNode, this.levels, virt, lo >>> 12, hi, flags, pageSize);
+          if (done === MAPPED) return;
+          if (done === NO_PAGE_TABLE && this.addPageTable(virtLo(), virtHi())) {
+            mapOnePage(this.leafCache, this.rootNode, this.levels, virt, lo >>> 12, hi, flags, pageSize);
+            return;
+          }
+        }
+      }
+      this.mapRequest({ virt, phys, size, flags, pageSize });
+    } else {
+      this.mapRequest(request);
+    }
+  }
+
+  /**
+   * Page-by-page mapping needs a new page table every 512 pages: when the directory above
+   * exists and its entry is empty, one frame is obtained (with the ledger's checks and typed
+   * errors, nothing changed on failure) and linked in as an empty page table. False when the
+   * general path must decide (a missing directory, a huge page or anything else in the entry).
+   */
+  private addPageTable(vlo: number, vhi: number): boolean {
+    let dir: TableNode | null = this.rootNode;
+    if (this.levels === 5) dir = dir.children![(vhi >>> 16) & 511];
+    if (dir !== null) dir = dir.children![(vhi >>> 7) & 511];
+    if (dir !== null) dir = dir.children![((vlo >>> 30) | (vhi << 2)) & 511];
+    if (dir === null) return false;
+    const index = (vlo >>> 21) & 511;
+    if (dir.words[index << 1] & P || dir.words[(index << 1) + 1] !== 0 || dir.children![index] !== null) return false;
+    const ledger = new FrameLedger(this.frames, this.memory);
+    ledger.obtain(1);
+    const phys = ledger.take();
+    try {
+      this.attach(dir, index, phys);
+    } catch (e) {
+      this.frames.free(phys, 1);
+      throw e;
+    }
+    return true;
+  }
+
+  /** The general single-request path (every typed error is raised here). */
+  private mapRequest(request: MapRequest): void {
     const item = toMapItem(request, this.levels, this.scratchItem);
     if (!this.tryFastLeaf(item)) this.mapItems([{ ...item }]);
   }

@@ -13,13 +13,10 @@
  */
 import { P } from './entry.js';
 import { loadVirt, virtHi, virtLo } from './fastwalk.js';
-import type { MapRequest } from './request.js';
+export { virtHi, virtLo };
 import { flagsOf } from './request.js';
 import { refreshParents, type TableNode } from './table.js';
 
-/** Highest page-aligned physical address a 4 KiB page can start at (2^52 - 4 KiB). */
-const LAST_PAGE = 2 ** 52 - 4096;
-const TWO32 = 0x100000000;
 
 /**
  * The page table (level 1) that maps the addresses of the last lookup. It must be cleared
@@ -52,36 +49,49 @@ export class LeafTableCache {
   }
 }
 
+/** {@link mapOnePage}: the page is mapped. */
+export const MAPPED = 1;
+/** {@link mapOnePage}: nothing done; the general path must handle the call. */
+export const MAP_GENERAL = 0;
 /**
- * Maps a request for exactly one 4 KiB page (`size` 4096, `pageSize` 4096 / 'auto' /
- * omitted) whose page table exists and whose entry is free; false otherwise.
+ * {@link mapOnePage}: nothing done; every field is valid but the page table is missing (the
+ * address words are left for {@link virtLo} / {@link virtHi}).
  */
-export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: number, request: MapRequest): boolean {
-  if (typeof request !== 'object' || request === null || request.size !== 4096) return false;
-  const pageSize = request.pageSize;
-  if (pageSize !== 4096 && pageSize !== undefined && pageSize !== 'auto') return false;
-  const phys = request.phys;
-  if (typeof phys !== 'number' || !(phys >= 0 && phys <= LAST_PAGE)) return false;
-  const ppn = phys / 4096;
-  if (Math.floor(ppn) !== ppn) return false;
-  if (!loadVirt(request.virt, levels)) return false;
+export const NO_PAGE_TABLE = -1;
+
+/**
+ * Maps one 4 KiB page (the fields of a request whose `size` is 4096, with `pageSize` 4096 /
+ * 'auto' / omitted) when its page table exists and its entry is free. The
+ * caller has checked `phys` (an integer below 2^52, 4 KiB aligned) and passes it as its
+ * low word's page bits (`physLoPage` = bits 12..31) and its high word (`physHi`).
+ */
+export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: number, virt: unknown, physLoPage: number, physHi: number, flagsIn: unknown, pageSize: unknown): number {
+  if (pageSize !== 4096 && pageSize !== undefined && pageSize !== 'auto') return MAP_GENERAL;
+  if (!loadVirt(virt, levels)) return MAP_GENERAL;
   const vlo = virtLo();
   const vhi = virtHi();
-  if (vlo & 0xfff) return false;
-  const flags = flagsOf(request.flags);
+  if (vlo & 0xfff) return MAP_GENERAL;
+  const flags = flagsOf(flagsIn);
   const node = cache.find(root, levels, vlo, vhi);
-  if (node === null) return false;
+  if (node === null) return NO_PAGE_TABLE;
   const k = ((vlo >>> 12) & 511) << 1;
   const w = node.words;
-  if (w[k] & P) return false;
-  const physHi = Math.floor(phys / TWO32);
-  const lo = ((phys - physHi * TWO32) | flags.lo | P) >>> 0;
+  if (w[k] & P) return MAP_GENERAL;
+  const lo = ((physLoPage << 12) | flags.lo | P) >>> 0;
   const hi = (physHi | flags.hi) >>> 0;
   w[k] = lo;
   w[k + 1] = hi;
+  // The entry above changes only when one of the counts it is made from leaves 0 (see
+  // TableNode.summaryLo/summaryHi); otherwise refreshParents would stop at once.
+  const wasPresent = node.present;
+  const wasWritable = node.writable;
+  const wasUser = node.user;
+  const wasExecutable = node.executable;
   node.count(lo, hi, 1);
-  refreshParents(node);
-  return true;
+  if (wasPresent === 0 || (wasWritable === 0 && node.writable !== 0) || (wasUser === 0 && node.user !== 0) || (wasExecutable === 0 && node.executable !== 0)) {
+    refreshParents(node);
+  }
+  return MAPPED;
 }
 
 /**
@@ -99,9 +109,15 @@ export function unmapOnePage(cache: LeafTableCache, root: TableNode, levels: num
   const w = node.words;
   const lo = w[k];
   if (!(lo & P)) return 0;
+  const wasWritable = node.writable;
+  const wasUser = node.user;
+  const wasExecutable = node.executable;
   node.count(lo, w[k + 1], -1);
   w[k] = 0;
   w[k + 1] = 0;
-  refreshParents(node);
+  // as in mapOnePage: refresh only when a count the entry above is made from reaches 0
+  if ((wasWritable !== 0 && node.writable === 0) || (wasUser !== 0 && node.user === 0) || (wasExecutable !== 0 && node.executable === 0)) {
+    refreshParents(node);
+  }
   return 4096;
 }
