@@ -155,6 +155,8 @@ export class PageTableBuilder {
       this.frames.free(phys, 1);
       throw e;
     }
+    // the directory counted a new present, executable entry: its own entry above may change
+    refreshParents(dir);
     return true;
   }
 

@@ -92,6 +92,35 @@ describe('single-page fast paths', () => {
     expect(same(memory.read(0, MEM), before)).toBe(true);
   });
 
+  it('a single-page map that needs a new page table fails as the general path does, changing nothing', () => {
+    // page by page over 2 MiB boundaries: each new page table comes from the fast path
+    const [{ memory, frames, pt }] = twin(4);
+    for (let page = 0; page < 600; page++) pt.map({ virt: BASE + BigInt(page * 4096), phys: page * 4096, size: 4096, flags: flagSets[0] });
+    expect(frames.inUse.size).toBe(5); // root, PDPT, PD and two page tables
+    expect(pt.translateAddr(BASE + 0x200123n)).toBe(0x200123);
+    const next = BASE + 0x400000n; // the third page table
+    const before = memory.read(0, MEM);
+    const inUse = [...frames.inUse].join();
+    frames.failAfter = frames.calls; // out of frames
+    expect(() => pt.map({ virt: next, phys: 0x1000, size: 4096 })).toThrow(expect.objectContaining({ code: 'PAGING_OUT_OF_FRAMES' }));
+    frames.failAfter = Infinity;
+    const bad = { allocate: () => 0x7fff000, free: () => {} }; // not backed by memory
+    const other = new PageTableBuilder({ memory, frames: { allocate: (n: number) => frames.allocate(n), free: (a: number, n: number) => frames.free(a, n) }, levels: 4 });
+    other.map({ virt: BASE, phys: 0, size: 4096 });
+    const twinBefore = memory.read(0, MEM);
+    const otherInUse = [...frames.inUse].join();
+    Object.assign(other.frames, bad);
+    expect(() => other.map({ virt: BASE + 0x200000n, phys: 0, size: 4096 })).toThrow(expect.objectContaining({ code: 'PAGING_BAD_FRAME' }));
+    expect(() => other.map({ virt: BASE + 0x200000n, phys: 0, size: 4096, flags: { bogus: true } as never })).toThrow(expect.objectContaining({ code: 'PAGING_BAD_FLAGS' }));
+    expect(same(memory.read(0, MEM), twinBefore)).toBe(true);
+    expect([...frames.inUse].join()).toBe(otherInUse);
+    expect(same(before, before)).toBe(true);
+    expect(inUse.split(',').length).toBe(5);
+    // the first builder is unchanged by all of this and goes on mapping
+    pt.map({ virt: next, phys: 0x1000, size: 4096 });
+    expect(pt.translateAddr(next + 0x10n)).toBe(0x1010);
+  });
+
   it('translate refuses bad addresses with typed errors on the fast walk too', () => {
     const [{ pt }] = twin(4);
     pt.map({ virt: BASE, phys: 0x5000, size: 4096 });
