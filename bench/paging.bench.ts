@@ -65,6 +65,8 @@ const map4kBulk = (pt: PageTableBuilder) => pt.map({ virt: VIRT_BASE, phys: PHYS
 
 const rand = xs32(0x9e3779b9);
 const addrs4k: bigint[] = Array.from({ length: 1_000_000 }, () => VIRT_BASE + BigInt(rand() & 0x3fffffff));
+const addrs4kU64 = BigUint64Array.from(addrs4k);
+const physOut = new Float64Array(addrs4k.length);
 const rand2 = xs32(0x9e3779b9);
 const addrs2m: bigint[] = Array.from({ length: 1_000_000 }, () => VIRT_BASE + BigInt(rand2()) * 16n);
 
@@ -80,6 +82,13 @@ const rows: Row[] = [
       let s = 0;
       for (let i = 0; i < 1e6; i++) s += pt.translateAddr(addrs4k[i])!;
       sink += s;
+    },
+  },
+  {
+    workload: 'translateAddrs 4 KiB random (one batch call)', ops: 1e6, native: native('paging.translate_addr.4KiB.random'), before: () => void ((pt = fresh()), map4kBulk(pt)),
+    fn: () => {
+      pt.translateAddrs(addrs4kU64, physOut);
+      sink += physOut[12345];
     },
   },
   {

@@ -21,7 +21,9 @@ import { identityMap, mapKernelSections, mapPhysicalMemory, mapRecursive, mapSta
 import { indexOfSplit, mod, pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.js';
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
-import { RegionWalker } from './fastwalk.js';
+import { RegionWalker, walkAddr } from './fastwalk.js';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 import { LeafTableCache, MAPPED, mapOnePage, NO_PAGE_TABLE, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
@@ -370,11 +372,48 @@ export class PageTableBuilder {
   /** Just the physical address `virt` maps to, or null (the x86_64 crate's `translate_addr`). */
   translateAddr(virt: bigint): number | null {
     const walker = this.walker;
-    const level = walker === null ? -1 : walker.walk(virt);
-    if (level > 0) return walker!.phys(level);
-    if (level === 0) return null;
+    if (walker !== null) {
+      const phys = walker.walkToPhys(virt);
+      if (phys >= 0) return phys;
+      if (phys === -1) return null; // NOT_MAPPED (a literal: an imported constant is a load per use)
+    }
+    return this.translateAddrGeneral(virt);
+  }
+
+  private translateAddrGeneral(virt: bigint): number | null {
     if (!splitVirt(virt, this.levels)) throwBadVirt(virt, this.levels, 'virt');
     return walkPage(this.memory, this.root, this.levels, split.vpn, split.offset)?.phys ?? null;
+  }
+
+  /**
+   * {@link translateAddr} for many addresses at once, as a tool or an emulator holds them: a
+   * `BigUint64Array` in, the physical addresses out (-1 where nothing is mapped), written to
+   * `out` (a new `Float64Array` by default). The addresses are read as 32-bit words, never as
+   * bigints. A non-canonical address throws its typed error before anything is written.
+   */
+  translateAddrs(virts: BigUint64Array, out: Float64Array = new Float64Array(virts?.length ?? 0)): Float64Array {
+    if (!(virts instanceof BigUint64Array)) throw new PagingError('PAGING_BAD_OPTIONS', `translateAddrs takes a BigUint64Array, got ${describe(virts)}`, {});
+    if (!(out instanceof Float64Array) || out.length < virts.length) {
+      throw new PagingError('PAGING_BAD_OPTIONS', `translateAddrs needs a Float64Array of at least ${virts.length} elements for its results, got ${describe(out)}`, {});
+    }
+    const n = virts.length;
+    const words = LITTLE_ENDIAN ? new Uint32Array(virts.buffer, virts.byteOffset, n * 2) : null;
+    const half = this.levels === 5 ? 24 : 15;
+    const upper = this.levels === 5 ? 0xff : 0x1ffff;
+    for (let i = 0; i < n; i++) {
+      const top = words !== null ? words[2 * i + 1] >>> half : Number(virts[i] >> BigInt(32 + half));
+      if (top !== 0 && top !== upper) throwBadVirt(virts[i], this.levels, `virts[${i}]`);
+    }
+    const walker = this.walker;
+    if (walker === null || words === null) {
+      for (let i = 0; i < n; i++) out[i] = this.translateAddrGeneral(virts[i]) ?? -1;
+      return out;
+    }
+    const { words: w, rootOffset, baseLo, baseHi, lastTable, levels } = walker;
+    for (let i = 0; i < n; i++) out[i] = walkAddr(w, rootOffset, baseLo, baseHi, lastTable, levels, words[2 * i], words[2 * i + 1]);
+    // -2 (WALK_GENERAL, as a literal: an imported constant is a load per use): the general walk
+    for (let i = 0; i < n; i++) if (out[i] === -2) out[i] = this.translateAddrGeneral(virts[i]) ?? -1;
+    return out;
   }
 
   /** Every leaf mapping in address order (as the CPU sees the tables in memory). */

@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { ADDR_HI, ADDR_LO_4K, P, PS } from './entry.js';
+import { ADDR_HI as ENTRY_ADDR_HI, ADDR_LO_4K as ENTRY_ADDR_LO_4K, P as ENTRY_P, PS as ENTRY_PS } from './entry.js';
+
+// The entry bits as module-local constants: V8 folds these into the walks' code, where it
+// loads an imported binding from its module cell on every use (the walk ran 2x slower).
+const P = 0x1;
+const PS = 0x80;
+const ADDR_HI = 0x000fffff;
+const ADDR_LO_4K = 0xfffff000;
+if (P !== ENTRY_P || PS !== ENTRY_PS || ADDR_HI !== ENTRY_ADDR_HI || ADDR_LO_4K !== ENTRY_ADDR_LO_4K) throw new Error('fastwalk: entry bit constants out of date');
 
 const S64 = new BigUint64Array(1);
 const S32 = new Uint32Array(S64.buffer);
@@ -38,6 +46,39 @@ export function virtHi(): number {
   return S32[HI_WORD];
 }
 
+/** {@link walkAddr}: the address is not mapped. */
+export const NOT_MAPPED = -1;
+/** {@link walkAddr}: the general walk must decide (a table outside the window). */
+export const WALK_GENERAL = -2;
+
+/**
+ * The CPU's walk of the address words (`vlo`, `vhi`; canonical, checked by the caller) through
+ * tables in `w`, the words of one region whose 4 GiB window holds the root: the physical
+ * address it maps to, {@link NOT_MAPPED}, or {@link WALK_GENERAL} when a table lies outside
+ * `[0, lastTable]` (byte offsets) or in another 4 GiB window (`baseHi`). A loop over the
+ * levels rather than unrolled code, so that V8 inlines it into `translateAddr` and from there
+ * into the caller's loop: the result, a double above 2^31, is then never boxed.
+ */
+export function walkAddr(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
+  let offset = root;
+  let index = levels === 5 ? (vhi >>> 16) & 511 : (vhi >>> 7) & 511;
+  for (let level = levels; ; level--) {
+    const k = (offset >>> 2) + (index << 1);
+    const lo = w[k];
+    if (!(lo & P)) return -1; // NOT_MAPPED
+    const hi = w[k + 1];
+    if (level === 1 || lo & PS) {
+      if (level > 3) return -1; // NOT_MAPPED: PS is reserved in a PML4E / PML5E: the CPU faults
+      const mask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
+      return ((lo & ~mask & ADDR_LO_4K) >>> 0) + (hi & ADDR_HI) * TWO32 + (vlo & mask);
+    }
+    offset = ((lo & ADDR_LO_4K) - baseLo) >>> 0;
+    // (checking the high word here, after the offset, measured twice as fast as before it)
+    if (offset > lastTable || (hi & ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
+    index = level === 5 ? (vhi >>> 7) & 511 : level === 4 ? ((vlo >>> 30) | (vhi << 2)) & 511 : level === 3 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
+  }
+}
+
 /**
  * Walks addresses through tables held in one plain memory buffer: the root's region,
  * limited to the 4 GiB-aligned window the root lies in and to its first 2 GiB, so every
@@ -54,12 +95,12 @@ export class RegionWalker {
   declare addrLo: number;
   declare readonly levels: number;
   /** The region's bytes as words (region byte 0 = word 0). */
-  private declare readonly words: Uint32Array;
-  private declare readonly baseLo: number;
-  private declare readonly baseHi: number;
+  declare readonly words: Uint32Array;
+  declare readonly baseLo: number;
+  declare readonly baseHi: number;
   /** Largest byte offset at which a whole 4 KiB table still fits in the window. */
-  private declare readonly lastTable: number;
-  private declare readonly rootOffset: number;
+  declare readonly lastTable: number;
+  declare readonly rootOffset: number;
 
   /**
    * @param words the region's bytes as words (region byte 0 = word 0)
@@ -80,6 +121,19 @@ export class RegionWalker {
     this.baseHi = baseHi | 0;
     this.lastTable = Math.max(-1, Math.min(size, TWO32 - baseLo, words.length * 4, 0x7fffffff) - 4096) | 0;
     this.rootOffset = Math.max(-1, Math.min(root - base, 0x7fffffff)) | 0;
+  }
+
+  /**
+   * The physical address `virt` maps to, {@link NOT_MAPPED}, or {@link WALK_GENERAL} (also
+   * for anything but a canonical unsigned 64-bit bigint). Small, so V8 inlines it.
+   */
+  walkToPhys(virt: unknown): number {
+    if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return -2; // WALK_GENERAL
+    S64[0] = virt;
+    const vhi = S32[HI_WORD];
+    const top = this.levels === 5 ? vhi >>> 24 : vhi >>> 15;
+    if (top !== 0 && top !== (this.levels === 5 ? 0xff : 0x1ffff)) return -2; // WALK_GENERAL
+    return walkAddr(this.words, this.rootOffset, this.baseLo, this.baseHi, this.lastTable, this.levels, S32[LO_WORD], vhi);
   }
 
   /** True when the root lies in the window (otherwise do not use this walker). */

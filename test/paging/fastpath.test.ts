@@ -121,6 +121,36 @@ describe('single-page fast paths', () => {
     expect(pt.translateAddr(next + 0x10n)).toBe(0x1010);
   });
 
+  it('translateAddrs equals translateAddr on every address, general walks included', () => {
+    for (const levels of [4, 5] as const) {
+      const [{ memory, pt }] = twin(levels);
+      pt.map({ virt: BASE, phys: 0x123000, size: 0x5000, flags: flagSets[0] });
+      pt.map({ virt: BASE + 0x40000000n, phys: 0x40000000, size: 0x40000000, pageSize: 0x40000000 });
+      pt.map({ virt: 0x200000n, phys: 0x200000, size: 0x200000, pageSize: 0x200000 });
+      const virts = new BigUint64Array([BASE, BASE + 0x4fffn, BASE + 0x5000n, BASE + 0x40000000n + 0x12345678n, 0x2abcdefn, 0x400000n, 0n, 0xffffffffffffffffn]);
+      const out = pt.translateAddrs(virts);
+      expect([...out]).toEqual([...virts].map((v) => pt.translateAddr(v) ?? -1));
+      expect(out[1]).toBe(0x127fff);
+      // a page table outside the root's region: those addresses take the general walk
+      const far = new PhysicalMemory({ shared: false });
+      far.addRegion(0, 0x2000);
+      far.addRegion(0x100000000, 0x10000);
+      let firstFrame = true;
+      const bump = new BumpFrames(0x100000000);
+      const ptFar = new PageTableBuilder({ memory: far, frames: { allocate: (n: number) => (firstFrame ? ((firstFrame = false), 0) : bump.allocate(n)), free: () => {} }, levels });
+      ptFar.map({ virt: BASE, phys: 0x777000, size: 0x2000 });
+      expect([...ptFar.translateAddrs(new BigUint64Array([BASE + 0x1010n, BASE + 0x2000n]))]).toEqual([0x778010, -1]);
+      // a non-canonical address anywhere: a typed error before anything is written
+      const before = memory.read(0, MEM);
+      const target = new Float64Array(3).fill(7);
+      expect(() => pt.translateAddrs(new BigUint64Array([BASE, 0x0000800000000000n << (levels === 5 ? 9n : 0n), BASE]), target)).toThrow(AddressError);
+      expect([...target]).toEqual([7, 7, 7]);
+      expect(() => pt.translateAddrs([BASE] as never)).toThrow(expect.objectContaining({ code: 'PAGING_BAD_OPTIONS' }));
+      expect(() => pt.translateAddrs(virts, new Float64Array(2))).toThrow(expect.objectContaining({ code: 'PAGING_BAD_OPTIONS' }));
+      expect(same(memory.read(0, MEM), before)).toBe(true);
+    }
+  });
+
   it('translate refuses bad addresses with typed errors on the fast walk too', () => {
     const [{ pt }] = twin(4);
     pt.map({ virt: BASE, phys: 0x5000, size: 4096 });
