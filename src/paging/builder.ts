@@ -24,7 +24,7 @@ import { walkPage, type Translation } from './walk.js';
 import { RegionWalker, walkAddr } from './fastwalk.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-import { LeafTableCache, MAPPED, mapOnePage, NO_PAGE_TABLE, unmapOnePage, virtHi, virtLo } from './fastpath.js';
+import { LeafTableCache, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
 /** Options of {@link PageTableBuilder}. */
@@ -120,9 +120,10 @@ export class PageTableBuilder {
         const lo = phys - hi * 0x100000000;
         // an integer below 2^52, 4 KiB aligned
         if (hi >= 0 && hi < 0x100000 && (lo >>> 0) === lo && (lo & 0xfff) === 0) {
+          // 1 = MAPPED, -1 = NO_PAGE_TABLE (literals: an imported constant is a load per use)
           const done = mapOnePage(this.leafCache, this.rootNode, this.levels, virt, lo >>> 12, hi, flags, pageSize);
-          if (done === MAPPED) return;
-          if (done === NO_PAGE_TABLE && this.addPageTable(virtLo(), virtHi())) {
+          if (done === 1) return;
+          if (done === -1 && this.addPageTable(virtLo(), virtHi())) {
             mapOnePage(this.leafCache, this.rootNode, this.levels, virt, lo >>> 12, hi, flags, pageSize);
             return;
           }

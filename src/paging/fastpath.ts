@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { P } from './entry.js';
+import { P as ENTRY_P } from './entry.js';
 import { loadVirt, virtHi, virtLo } from './fastwalk.js';
 export { virtHi, virtLo };
 import { flagsOf } from './request.js';
@@ -49,6 +49,10 @@ export class LeafTableCache {
   }
 }
 
+/** The present bit, module-local (an imported binding is a load per use). */
+const P = 0x1;
+if (P !== ENTRY_P) throw new Error('fastpath: entry bit constants out of date');
+
 /** {@link mapOnePage}: the page is mapped. */
 export const MAPPED = 1;
 /** {@link mapOnePage}: nothing done; the general path must handle the call. */
@@ -66,17 +70,17 @@ export const NO_PAGE_TABLE = -1;
  * low word's page bits (`physLoPage` = bits 12..31) and its high word (`physHi`).
  */
 export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: number, virt: unknown, physLoPage: number, physHi: number, flagsIn: unknown, pageSize: unknown): number {
-  if (pageSize !== 4096 && pageSize !== undefined && pageSize !== 'auto') return MAP_GENERAL;
-  if (!loadVirt(virt, levels)) return MAP_GENERAL;
+  if (pageSize !== 4096 && pageSize !== undefined && pageSize !== 'auto') return 0; // MAP_GENERAL
+  if (!loadVirt(virt, levels)) return 0; // MAP_GENERAL
   const vlo = virtLo();
   const vhi = virtHi();
-  if (vlo & 0xfff) return MAP_GENERAL;
+  if (vlo & 0xfff) return 0; // MAP_GENERAL
   const flags = flagsOf(flagsIn);
   const node = cache.find(root, levels, vlo, vhi);
-  if (node === null) return NO_PAGE_TABLE;
+  if (node === null) return -1; // NO_PAGE_TABLE
   const k = ((vlo >>> 12) & 511) << 1;
   const w = node.words;
-  if (w[k] & P) return MAP_GENERAL;
+  if (w[k] & P) return 0; // MAP_GENERAL
   const lo = ((physLoPage << 12) | flags.lo | P) >>> 0;
   const hi = (physHi | flags.hi) >>> 0;
   w[k] = lo;
@@ -91,7 +95,7 @@ export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: numbe
   if (wasPresent === 0 || (wasWritable === 0 && node.writable !== 0) || (wasUser === 0 && node.user !== 0) || (wasExecutable === 0 && node.executable !== 0)) {
     refreshParents(node);
   }
-  return MAPPED;
+  return 1; // MAPPED
 }
 
 /**

@@ -10,7 +10,15 @@
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { hex, MemprimsError } from '../errors.js';
 import { PagingError } from './errors.js';
-import { NX_HI, P, RW, US } from './entry.js';
+import { NX_HI as ENTRY_NX_HI, P as ENTRY_P, RW as ENTRY_RW, US as ENTRY_US } from './entry.js';
+
+// Entry bits as module-local constants: count() and refreshParents() run on every map and
+// unmap, and V8 loads an imported binding from its module cell on every use.
+const P = 0x1;
+const RW = 0x2;
+const US = 0x4;
+const NX_HI = 0x80000000;
+if (P !== ENTRY_P || RW !== ENTRY_RW || US !== ENTRY_US || NX_HI !== ENTRY_NX_HI) throw new Error('table: entry bit constants out of date');
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
