@@ -15,8 +15,8 @@ import { lowBit } from './util.js';
 // every use of an import is a getter call.
 const lowestBit = lowBit;
 
-/** All ones in a 32-bit word. */
-export const ONES = 0xffffffff;
+/** All ones in a 32-bit word (not exported: V8 folds a module-local constant, where it loads an exported one from its module cell on every use). */
+const ONES = 0xffffffff;
 
 /** Hierarchical bitmap over the frames `[baseFrame, baseFrame + frameCount)`. */
 export abstract class BitmapTree extends FrameMeta {
@@ -112,8 +112,8 @@ export abstract class BitmapTree extends FrameMeta {
       const full = (k === 0 ? all[this.leafOff + w] : all[fullOff[k] + w]) === ONES;
       const used = (k === 0 ? all[this.leafOff + w] : all[usedOff[k] + w]) !== 0;
       const p = k + 1;
-      const pw = Math.floor(w / 32);
-      const m = 1 << (w - pw * 32);
+      const pw = w >>> 5; // word indices are below 2^27
+      const m = 1 << (w & 31);
       const fi = fullOff[p] + pw;
       const ui = usedOff[p] + pw;
       const f = all[fi];
