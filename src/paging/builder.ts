@@ -392,12 +392,18 @@ export class PageTableBuilder {
    * `out` (a new `Float64Array` by default). The addresses are read as 32-bit words, never as
    * bigints. A non-canonical address throws its typed error before anything is written.
    */
-  translateAddrs(virts: BigUint64Array, out: Float64Array = new Float64Array(virts?.length ?? 0)): Float64Array {
+  translateAddrs(virts: BigUint64Array, out?: Float64Array): Float64Array {
     if (!(virts instanceof BigUint64Array)) throw new PagingError('PAGING_BAD_OPTIONS', `translateAddrs takes a BigUint64Array, got ${describe(virts)}`, {});
-    if (!(out instanceof Float64Array) || out.length < virts.length) {
-      throw new PagingError('PAGING_BAD_OPTIONS', `translateAddrs needs a Float64Array of at least ${virts.length} elements for its results, got ${describe(out)}`, {});
-    }
     const n = virts.length;
+    if (out === undefined) out = new Float64Array(n);
+    if (!(out instanceof Float64Array) || out.length < n) {
+      throw new PagingError('PAGING_BAD_OPTIONS', `translateAddrs needs a Float64Array of at least ${n} elements for its results, got ${describe(out)}`, {});
+    }
+    if (out.buffer === virts.buffer) {
+      // results written over the addresses: translate from a copy
+      out.set(this.translateAddrs(virts.slice()).subarray(0, n));
+      return out;
+    }
     const words = LITTLE_ENDIAN ? new Uint32Array(virts.buffer, virts.byteOffset, n * 2) : null;
     const half = this.levels === 5 ? 24 : 15;
     const upper = this.levels === 5 ? 0xff : 0x1ffff;

@@ -68,7 +68,9 @@ export function walkAddr(w: Uint32Array, root: number, baseLo: number, baseHi: n
     if (!(lo & P)) return -1; // NOT_MAPPED
     const hi = w[k + 1];
     if (level === 1 || lo & PS) {
-      if (level > 3) return -1; // NOT_MAPPED: PS is reserved in a PML4E / PML5E: the CPU faults
+      // NOT_MAPPED where the CPU faults on reserved bits: PS in a PML4E / PML5E, bits 13..29 of
+      // a 1 GiB leaf, bits 13..20 of a 2 MiB leaf (as walk.ts's reservedBits, MAXPHYADDR 52)
+      if (level > 3 || (level === 3 && lo & 0x3fffe000) || (level === 2 && lo & 0x1fe000)) return -1;
       const mask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
       return ((lo & ~mask & ADDR_LO_4K) >>> 0) + (hi & ADDR_HI) * TWO32 + (vlo & mask);
     }
@@ -196,14 +198,14 @@ export class RegionWalker {
     lo = w[k];
     if (!(lo & P)) return 0;
     hi = w[k + 1];
-    if (lo & PS) return this.leaf(lo, hi, 3, vlo);
+    if (lo & PS) return lo & 0x3fffe000 ? 0 : this.leaf(lo, hi, 3, vlo); // reserved bits 13..29: #PF
     offset = this.tableOffset(lo, hi);
     if (offset < 0) return -1;
     k = (offset >>> 2) + (((vlo >>> 21) & 511) << 1);
     lo = w[k];
     if (!(lo & P)) return 0;
     hi = w[k + 1];
-    if (lo & PS) return this.leaf(lo, hi, 2, vlo);
+    if (lo & PS) return lo & 0x1fe000 ? 0 : this.leaf(lo, hi, 2, vlo); // reserved bits 13..20: #PF
     offset = this.tableOffset(lo, hi);
     if (offset < 0) return -1;
     k = (offset >>> 2) + (((vlo >>> 12) & 511) << 1);

@@ -11,6 +11,7 @@
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { describe, hex } from '../errors.js';
 import { PagingError } from './errors.js';
+import { tableWords } from './table.js';
 
 /**
  * The frame-allocator shape the builder takes table frames from.
@@ -34,6 +35,19 @@ export function frameSourceFailed(e: unknown): PagingError {
   if (e instanceof PagingError) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new PagingError('PAGING_FRAME_SOURCE_FAILED', `the frame source threw (${message}); nothing was changed`, {}, { cause: e });
+}
+
+/**
+ * True when the frame at `frame` can hold a table: backed, and in one buffer at a 4-aligned
+ * offset (what `tableWords` needs), so linking it in later cannot fail halfway through a call.
+ */
+function viewable(memory: PhysicalMemory, frame: number): boolean {
+  try {
+    tableWords(memory, frame);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Frames obtained for one builder call, handed out in the order they were allocated. */
@@ -66,10 +80,10 @@ export class FrameLedger {
         this.giveBack();
         throw new PagingError('PAGING_OUT_OF_FRAMES', `the frame source ran out of frames (needed ${needed} more table frame(s)); nothing was changed`, { needed });
       }
-      if (typeof frame !== 'number' || !Number.isSafeInteger(frame) || frame < 0 || frame % 4096 !== 0 || !this.memory.isBacked(frame, 4096)) {
+      if (typeof frame !== 'number' || !Number.isSafeInteger(frame) || frame < 0 || frame % 4096 !== 0 || !viewable(this.memory, frame)) {
         this.giveBack();
         if (typeof frame === 'number' && Number.isSafeInteger(frame) && frame >= 0) this.source.free(frame, 1);
-        throw new PagingError('PAGING_BAD_FRAME', `the frame source returned ${describe(frame)}, which is not a 4 KiB aligned frame backed by memory`, { frame });
+        throw new PagingError('PAGING_BAD_FRAME', `the frame source returned ${describe(frame)}, which is not a 4 KiB aligned frame backed by one memory buffer`, { frame });
       }
       if (this.seen !== null ? this.seen.has(frame) : this.got.includes(frame)) {
         this.giveBack();

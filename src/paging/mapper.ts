@@ -107,6 +107,16 @@ export interface MapContext {
   release(node: TableNode): void;
 }
 
+/**
+ * Releases an (empty) table replaced by a huge leaf together with the empty tables still
+ * below it (kept by `unmap(..., { freeTables: false })`), children first.
+ */
+function releaseSubtree(ctx: MapContext, node: TableNode): void {
+  const children = node.children;
+  if (children !== null) for (const child of children) if (child !== null) releaseSubtree(ctx, child);
+  ctx.release(node);
+}
+
 /** Writes the leaves of `item` for [vpn, end) under `node` at `level`. */
 export function writeLeaves(ctx: MapContext, node: TableNode, level: number, vpn: number, end: number, ppn: number, item: MapItem): void {
   const w = node.words;
@@ -125,7 +135,7 @@ export function writeLeaves(ctx: MapContext, node: TableNode, level: number, vpn
       if (old !== null) {
         node.count(w[i << 1], w[(i << 1) + 1], -1);
         node.children![i] = null;
-        ctx.release(old);
+        releaseSubtree(ctx, old);
       }
       const lo = (leafLo(item.flagsLo, level) | ((mod(ppn, TWO20)) << 12)) >>> 0;
       const hi = (item.flagsHi | Math.floor(ppn / TWO20)) >>> 0;

@@ -209,6 +209,35 @@ describe('typed errors change nothing', () => {
     expect(pt.translate(0xffffffff80006000n)).toBeNull();
   });
 
+  it('a frame that is backed but not in one buffer is refused before anything is written', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 0x10800);
+    memory.addRegion(0x10800, 0x10000); // frame 0x10000 straddles the two regions
+    const queue = [0x1000, 0x2000, 0x10000, 0x3000];
+    const inUse = new Set<number>();
+    const frames = { allocate: () => { const f = queue.shift()!; inUse.add(f); return f; }, free: (a: number) => void inUse.delete(a) };
+    const pt = new PageTableBuilder({ memory, levels: 4, frames });
+    const before = Buffer.from(memory.read(0, 0x20800));
+    expect(() => pt.map({ virt: 0xffff800000000000n, phys: 0, size: 4096 })).toThrow(expect.objectContaining({ code: 'PAGING_BAD_FRAME' }));
+    expect([...inUse]).toEqual([0x1000]); // the root only: every frame of the failed call went back
+    expect(Buffer.from(memory.read(0, 0x20800)).equals(before)).toBe(true);
+  });
+
+  it('a huge leaf over kept-empty tables gives back every table below it', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 0x20000);
+    const frames = new ListFrames(0x1000, 0x20000);
+    const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+    const v = 0xffff800040000000n;
+    pt.map({ virt: v, phys: 0, size: 4096 });
+    pt.unmap(v, 4096, { freeTables: false });
+    expect(pt.tableFrames().length).toBe(4);
+    pt.map({ virt: v, phys: 0x40000000, size: GiB, pageSize: 0x40000000 });
+    expect(pt.tableFrames().length).toBe(2); // root and PDPT: the PD and its page table were released
+    expect(frames.inUse.size).toBe(2);
+    expect(pt.translateAddr(v + 0x123n)).toBe(0x40000123);
+  });
+
   it('a frame source handing out unbacked frames is a typed error, changing nothing', () => {
     const memory = new PhysicalMemory();
     memory.addRegion(0, MiB);

@@ -103,6 +103,8 @@ describe('single-page fast paths', () => {
     const inUse = [...frames.inUse].join();
     frames.failAfter = frames.calls; // out of frames
     expect(() => pt.map({ virt: next, phys: 0x1000, size: 4096 })).toThrow(expect.objectContaining({ code: 'PAGING_OUT_OF_FRAMES' }));
+    expect(same(memory.read(0, MEM), before)).toBe(true);
+    expect([...frames.inUse].join()).toBe(inUse);
     frames.failAfter = Infinity;
     const bad = { allocate: () => 0x7fff000, free: () => {} }; // not backed by memory
     const other = new PageTableBuilder({ memory, frames: { allocate: (n: number) => frames.allocate(n), free: (a: number, n: number) => frames.free(a, n) }, levels: 4 });
@@ -114,7 +116,6 @@ describe('single-page fast paths', () => {
     expect(() => other.map({ virt: BASE + 0x200000n, phys: 0, size: 4096, flags: { bogus: true } as never })).toThrow(expect.objectContaining({ code: 'PAGING_BAD_FLAGS' }));
     expect(same(memory.read(0, MEM), twinBefore)).toBe(true);
     expect([...frames.inUse].join()).toBe(otherInUse);
-    expect(same(before, before)).toBe(true);
     expect(inUse.split(',').length).toBe(5);
     // the first builder is unchanged by all of this and goes on mapping
     pt.map({ virt: next, phys: 0x1000, size: 4096 });
@@ -148,6 +149,44 @@ describe('single-page fast paths', () => {
       expect(() => pt.translateAddrs([BASE] as never)).toThrow(expect.objectContaining({ code: 'PAGING_BAD_OPTIONS' }));
       expect(() => pt.translateAddrs(virts, new Float64Array(2))).toThrow(expect.objectContaining({ code: 'PAGING_BAD_OPTIONS' }));
       expect(same(memory.read(0, MEM), before)).toBe(true);
+    }
+  });
+
+  it('huge leaves with reserved bits set are not mapped on the fast walks either (the CPU faults)', () => {
+    for (const levels of [4, 5] as const) {
+      const answers: Record<string, unknown[]> = {};
+      for (const backing of ['eager', 'lazy'] as const) {
+        // an eager root region takes the fast walks; a lazy one the general walk
+        const memory = new PhysicalMemory({ shared: false });
+        memory.addRegion(0, 1 << 20, { backing });
+        let next = 0x10000;
+        const pt = new PageTableBuilder({ memory, frames: { allocate: () => (next += 0x1000) - 0x1000, free: () => {} }, levels });
+        pt.map({ virt: BASE, phys: 0x200000, size: 0x200000, pageSize: 0x200000 });
+        pt.map({ virt: BASE + 0x40000000n, phys: 0x40000000, size: 0x40000000, pageSize: 0x40000000 });
+        const virts = [BASE + 0x1234n, BASE + 0x40001234n];
+        const reader = readPageTables(memory, { root: pt.root, levels });
+        expect(virts.map((v) => pt.translateAddr(v))).toEqual([0x201234, 0x40001234]);
+        for (const v of virts) {
+          const leaf = reader.explain(v).steps.at(-1)!;
+          memory.writeU32(leaf.entryAddress, memory.readU32(leaf.entryAddress) | 0x2000); // bit 13: reserved in both
+        }
+        expect(virts.map((v) => reader.translate(v))).toEqual([null, null]);
+        answers[backing] = [...virts.map((v) => pt.translateAddr(v)), ...pt.translateAddrs(new BigUint64Array(virts)), ...virts.map((v) => pt.translate(v))];
+      }
+      expect(answers.lazy).toEqual([null, null, -1, -1, null, null]);
+      expect(answers.eager).toEqual(answers.lazy);
+    }
+  });
+
+  it('translateAddrs writes over its own addresses correctly and refuses bad arguments with typed errors', () => {
+    const [{ pt }] = twin(4);
+    pt.map({ virt: BASE, phys: 0x123000, size: 0x2000 });
+    const virts = new BigUint64Array([BASE + 0x10n, BASE + 0x1010n, BASE + 0x2000n]);
+    const want = [...pt.translateAddrs(virts)];
+    expect(want).toEqual([0x123010, 0x124010, -1]);
+    expect([...pt.translateAddrs(virts, new Float64Array(virts.buffer))]).toEqual(want); // in place
+    for (const bad of [{ length: -1 }, { length: 2 ** 40 }, null, [BASE]]) {
+      expect(() => pt.translateAddrs(bad as never)).toThrow(expect.objectContaining({ code: 'PAGING_BAD_OPTIONS' }));
     }
   });
 
