@@ -8,7 +8,7 @@
  */
 import { hex } from '../errors.js';
 import { H_KIND_AREA } from './meta.js';
-import { FRAME_SIZE } from './types.js';
+import { FRAME_SIZE as TYPES_FRAME_SIZE } from './types.js';
 import { lowBit } from './util.js';
 import type { MemoryWords, WordStore } from './words.js';
 
@@ -18,6 +18,19 @@ export const NODE_MAGIC = 0x59444442;
 const TWO32 = 2 ** 32;
 /** 2^j for j = 0..31, without Math.pow on the hot paths. */
 const POW2: readonly number[] = Array.from({ length: 32 }, (_, j) => 2 ** j);
+// Imports copied into module-local constants: V8 folds those, where it loads an imported
+// binding from its module cell (with a check) on every use.
+const FRAME_SIZE = 4096;
+if (FRAME_SIZE !== TYPES_FRAME_SIZE) throw new Error('buddy-lists: frame size out of date');
+const lowestBit = lowBit;
+
+/**
+ * Low 32 bits of a non-negative integer below 2^53. `v % 2^32` on a double is a call to the
+ * C library's fmod (tens of ns); this is a compare, or a division, a floor and a subtraction.
+ */
+function lo32(v: number): number {
+  return v < TWO32 ? v : v - Math.floor(v / TWO32) * TWO32;
+}
 const HEADS = H_KIND_AREA;
 const COUNTS = H_KIND_AREA + 40;
 const MASK = H_KIND_AREA + 80;
@@ -76,7 +89,7 @@ export class BuddyLists {
   }
   private setHead(j: number, f: number): void {
     const v = f + 1;
-    this.hdr[HEADS + 2 * j] = v % TWO32;
+    this.hdr[HEADS + 2 * j] = lo32(v);
     this.hdr[HEADS + 2 * j + 1] = Math.floor(v / TWO32);
   }
   count(j: number): number {
@@ -84,7 +97,7 @@ export class BuddyLists {
   }
   private addCount(j: number, d: number): number {
     const v = this.count(j) + d;
-    this.hdr[COUNTS + 2 * j] = v % TWO32;
+    this.hdr[COUNTS + 2 * j] = lo32(v);
     this.hdr[COUNTS + 2 * j + 1] = Math.floor(v / TWO32);
     return v;
   }
@@ -120,7 +133,7 @@ export class BuddyLists {
   private setLink(f: number, word: number, to: number): void {
     const a = f * FRAME_SIZE + word;
     const v = to + 1;
-    this.words.set(a, v % TWO32);
+    this.words.set(a, lo32(v));
     this.words.set(a + 4, Math.floor(v / TWO32));
   }
 
@@ -167,9 +180,9 @@ export class BuddyLists {
   }
   private setWin(i: number, s: number, e: number): void {
     const at = this.L.winOff + 4 * i;
-    this.ws.set(at, s % TWO32);
+    this.ws.set(at, lo32(s));
     this.ws.set(at + 1, Math.floor(s / TWO32));
-    this.ws.set(at + 2, e % TWO32);
+    this.ws.set(at + 2, lo32(e));
     this.ws.set(at + 3, Math.floor(e / TWO32));
   }
   private insertWin(i: number, s: number, e: number): void {
@@ -234,9 +247,9 @@ export class BuddyLists {
   private pushSpan(s: number, e: number): void {
     while (s < e) {
       let j = 0;
-      while (j < this.max && s % 2 ** (j + 1) === 0 && s + 2 ** (j + 1) <= e) j++;
+      while (j < this.max && s - Math.floor(s / POW2[j + 1]) * POW2[j + 1] === 0 && s + POW2[j + 1] <= e) j++;
       this.push(s, j);
-      s += 2 ** j;
+      s += POW2[j];
     }
   }
 
@@ -250,7 +263,7 @@ export class BuddyLists {
       this.carveWindowBlock(0, this.winStart(0));
       m = this.hdr[MASK] & ~((1 << k) - 1);
     }
-    let j = lowBit(m);
+    let j = lowestBit(m);
     const f = this.head(j);
     this.remove(f, j);
     while (j > k) {
@@ -265,7 +278,7 @@ export class BuddyLists {
     this.remove(h, j);
     while (j > k) {
       j--;
-      const half = 2 ** j;
+      const half = POW2[j];
       if (p >= h + half) {
         this.push(h, j);
         h += half;
@@ -275,11 +288,11 @@ export class BuddyLists {
 
   /** Takes a block of order k starting at a multiple of `align` frames, >= minF, ending <= maxEnd; -1 if none. */
   takeConstrained(k: number, align: number, minF: number, maxEnd: number): number {
-    const size = 2 ** k;
+    const size = POW2[k];
     for (let j = k; j <= this.max; j++) {
       for (let h = this.head(j); h >= 0; h = this.next(h)) {
         const p = Math.ceil(Math.max(h, minF) / align) * align;
-        if (p + size <= h + 2 ** j && p + size <= maxEnd) {
+        if (p + size <= h + POW2[j] && p + size <= maxEnd) {
           this.carveFrom(h, j, p, k);
           return p;
         }
@@ -335,9 +348,9 @@ export class BuddyLists {
   pieceFree(p: number, k: number): boolean {
     if (this.findWindow(p) >= 0) return true;
     const h = this.containing(p);
-    if (h >= 0 && h + 2 ** this.order(h) >= p + 2 ** k) return true;
+    if (h >= 0 && h + POW2[this.order(h)] >= p + POW2[k]) return true;
     if (k === 0) return false;
-    return this.pieceFree(p, k - 1) && this.pieceFree(p + 2 ** (k - 1), k - 1);
+    return this.pieceFree(p, k - 1) && this.pieceFree(p + POW2[k - 1], k - 1);
   }
 
   /** Takes the aligned block (p, k), all free (see pieceFree). */
@@ -346,23 +359,23 @@ export class BuddyLists {
     if (w >= 0) this.carveWindowBlock(w, Math.floor(p / this.M) * this.M);
     const h = this.containing(p);
     const o = this.order(h);
-    if (h + 2 ** o >= p + 2 ** k) this.carveFrom(h, o, p, k);
+    if (h + POW2[o] >= p + POW2[k]) this.carveFrom(h, o, p, k);
     else {
       this.carvePiece(p, k - 1);
-      this.carvePiece(p + 2 ** (k - 1), k - 1);
+      this.carvePiece(p + POW2[k - 1], k - 1);
     }
   }
 
   /** First free frame inside the aligned block (p, k), or -1. */
   freeOverlap(p: number, k: number): number {
     if (this.containing(p) >= 0) return p;
-    const end = p + 2 ** k;
+    const end = p + POW2[k];
     for (let f = p + 1; f < end; ) {
       const rel = f - this.base;
       const w = Math.floor(rel / 32);
       const bits = this.ws.get(this.L.tagOff + w) >>> (rel - w * 32);
       if (bits !== 0) {
-        const g = f + lowBit(bits);
+        const g = f + lowestBit(bits);
         return g < end ? g : -1;
       }
       f = this.base + (w + 1) * 32;
@@ -375,7 +388,9 @@ export class BuddyLists {
     const max = this.max;
     while (k < max) {
       const size = POW2[k];
-      const b = Math.floor(f / size) % 2 === 0 ? f + size : f - size;
+      const pair = POW2[k + 1];
+      // the buddy follows f when f is aligned to twice the size (no float modulo: see lo32)
+      const b = f - Math.floor(f / pair) * pair === 0 ? f + size : f - size;
       if (!this.tag(b) || this.order(b) !== k) break;
       this.remove(b, k);
       if (b < f) f = b;
