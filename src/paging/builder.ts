@@ -21,10 +21,8 @@ import { identityMap, mapKernelSections, mapPhysicalMemory, mapRecursive, mapSta
 import { indexOfSplit, mod, pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.js';
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
-import { RegionWalker, walkAddr } from './fastwalk.js';
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-import { LeafTableCache, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
+import { RegionWalker, translateAddrsInto } from './fastwalk.js';
+import { LeafTableCache, mapOneLeaf, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
 /** Options of {@link PageTableBuilder}. */
@@ -166,38 +164,7 @@ export class PageTableBuilder {
   /** The general single-request path (every typed error is raised here). */
   private mapRequest(request: MapRequest): void {
     const item = toMapItem(request, this.levels, this.scratchItem);
-    if (!this.tryFastLeaf(item)) this.mapItems([{ ...item }]);
-  }
-
-  /**
-   * A request for exactly one leaf whose tables all exist and whose slot is free is written
-   * straight away (the common case of page-by-page mapping); false sends it the long way.
-   * Uses the address words `toMapItem(…, into)` left in `split`.
-   */
-  private tryFastLeaf(item: MapItem): boolean {
-    const pages = item.end - item.vpn;
-    let level = item.leafLevel;
-    if (level === 0) level = pages === 1 ? 1 : pages === 512 ? 2 : pages === 512 * 512 ? 3 : 0;
-    if (level === 0 || pages !== SPAN_PAGES[level] || mod(item.vpn, pages) !== 0 || mod(item.ppn, pages) !== 0 || this.guards.length !== 0) return false;
-    let node = this.rootNode;
-    for (let l: number = this.levels; l > level; l--) {
-      const child = node.children![indexOfSplit(l)];
-      if (child === null) return false;
-      node = child;
-    }
-    const i = indexOfSplit(level);
-    if (node.words[i << 1] & P || (node.children !== null && node.children[i] !== null)) return false;
-    if (level === 1) {
-      writePtes(node, i, 1, item.ppn, item.flagsLo, item.flagsHi);
-    } else {
-      const lo = (leafLo(item.flagsLo, level) | (mod(item.ppn, 0x100000) << 12)) >>> 0;
-      const hi = (item.flagsHi | Math.floor(item.ppn / 0x100000)) >>> 0;
-      node.words[i << 1] = lo;
-      node.words[(i << 1) + 1] = hi;
-      node.count(lo, hi, 1);
-    }
-    refreshParents(node);
-    return true;
+    if (this.guards.length !== 0 || !mapOneLeaf(this.rootNode, this.levels, item)) this.mapItems([{ ...item }]);
   }
 
   /** Maps several ranges as one all-or-nothing call (used by the layout helpers). */
@@ -404,23 +371,7 @@ export class PageTableBuilder {
       out.set(this.translateAddrs(virts.slice()).subarray(0, n));
       return out;
     }
-    const words = LITTLE_ENDIAN ? new Uint32Array(virts.buffer, virts.byteOffset, n * 2) : null;
-    const half = this.levels === 5 ? 24 : 15;
-    const upper = this.levels === 5 ? 0xff : 0x1ffff;
-    for (let i = 0; i < n; i++) {
-      const top = words !== null ? words[2 * i + 1] >>> half : Number(virts[i] >> BigInt(32 + half));
-      if (top !== 0 && top !== upper) throwBadVirt(virts[i], this.levels, `virts[${i}]`);
-    }
-    const walker = this.walker;
-    if (walker === null || words === null) {
-      for (let i = 0; i < n; i++) out[i] = this.translateAddrGeneral(virts[i]) ?? -1;
-      return out;
-    }
-    const { words: w, rootOffset, baseLo, baseHi, lastTable, levels } = walker;
-    for (let i = 0; i < n; i++) out[i] = walkAddr(w, rootOffset, baseLo, baseHi, lastTable, levels, words[2 * i], words[2 * i + 1]);
-    // -2 (WALK_GENERAL, as a literal: an imported constant is a load per use): the general walk
-    for (let i = 0; i < n; i++) if (out[i] === -2) out[i] = this.translateAddrGeneral(virts[i]) ?? -1;
-    return out;
+    return translateAddrsInto(this.walker, this.levels, virts, out, (v) => this.translateAddrGeneral(v));
   }
 
   /** Every leaf mapping in address order (as the CPU sees the tables in memory). */

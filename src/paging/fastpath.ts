@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { P as ENTRY_P } from './entry.js';
+import { leafLo, P as ENTRY_P } from './entry.js';
+import { type MapItem, SPAN_PAGES, writePtes } from './mapper.js';
+import { indexOfSplit, mod } from './vaddr.js';
 import { loadVirt, virtHi, virtLo } from './fastwalk.js';
 export { virtHi, virtLo };
 import { flagsOf } from './request.js';
@@ -124,4 +126,35 @@ export function unmapOnePage(cache: LeafTableCache, root: TableNode, levels: num
     refreshParents(node);
   }
   return 4096;
+}
+
+/**
+ * A validated request for exactly one leaf (4 KiB, 2 MiB or 1 GiB) whose tables all exist
+ * and whose slot is free is written straight away (the common case of page-by-page mapping);
+ * false sends it the long way. Uses the address words `toMapItem(…, into)` left in `split`.
+ */
+export function mapOneLeaf(root: TableNode, levels: number, item: MapItem): boolean {
+  const pages = item.end - item.vpn;
+  let level = item.leafLevel;
+  if (level === 0) level = pages === 1 ? 1 : pages === 512 ? 2 : pages === 512 * 512 ? 3 : 0;
+  if (level === 0 || pages !== SPAN_PAGES[level] || mod(item.vpn, pages) !== 0 || mod(item.ppn, pages) !== 0) return false;
+  let node = root;
+  for (let l = levels; l > level; l--) {
+    const child = node.children![indexOfSplit(l)];
+    if (child === null) return false;
+    node = child;
+  }
+  const i = indexOfSplit(level);
+  if (node.words[i << 1] & P || (node.children !== null && node.children[i] !== null)) return false;
+  if (level === 1) {
+    writePtes(node, i, 1, item.ppn, item.flagsLo, item.flagsHi);
+  } else {
+    const lo = (leafLo(item.flagsLo, level) | (mod(item.ppn, 0x100000) << 12)) >>> 0;
+    const hi = (item.flagsHi | Math.floor(item.ppn / 0x100000)) >>> 0;
+    node.words[i << 1] = lo;
+    node.words[(i << 1) + 1] = hi;
+    node.count(lo, hi, 1);
+  }
+  refreshParents(node);
+  return true;
 }

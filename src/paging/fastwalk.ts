@@ -7,6 +7,8 @@
  *
  * @module
  */
+import type { PagingLevels } from '../addr/virt.js';
+import { throwBadVirt } from './vaddr.js';
 import { ADDR_HI as ENTRY_ADDR_HI, ADDR_LO_4K as ENTRY_ADDR_LO_4K, P as ENTRY_P, PS as ENTRY_PS } from './entry.js';
 
 // The entry bits as module-local constants: V8 folds these into the walks' code, where it
@@ -213,4 +215,29 @@ export class RegionWalker {
     if (!(lo & P)) return 0;
     return this.leaf(lo, w[k + 1], 1, vlo);
   }
+}
+
+/**
+ * `PageTableBuilder#translateAddrs` after its argument checks: checks every address first (a
+ * typed error before anything is written), then walks them all with {@link walkAddr} over the
+ * walker's region and sends those it cannot decide to `general`.
+ */
+export function translateAddrsInto(walker: RegionWalker | null, levels: number, virts: BigUint64Array, out: Float64Array, general: (virt: bigint) => number | null): Float64Array {
+  const n = virts.length;
+  const words = LITTLE_ENDIAN ? new Uint32Array(virts.buffer, virts.byteOffset, n * 2) : null;
+  const half = levels === 5 ? 24 : 15;
+  const upper = levels === 5 ? 0xff : 0x1ffff;
+  for (let i = 0; i < n; i++) {
+    const top = words !== null ? words[2 * i + 1] >>> half : Number(virts[i] >> BigInt(32 + half));
+    if (top !== 0 && top !== upper) throwBadVirt(virts[i], levels as PagingLevels, `virts[${i}]`);
+  }
+  if (walker === null || words === null) {
+    for (let i = 0; i < n; i++) out[i] = general(virts[i]) ?? -1;
+    return out;
+  }
+  const { words: w, rootOffset, baseLo, baseHi, lastTable } = walker;
+  for (let i = 0; i < n; i++) out[i] = walkAddr(w, rootOffset, baseLo, baseHi, lastTable, levels, words[2 * i], words[2 * i + 1]);
+  // -2 is WALK_GENERAL (a literal: an exported constant is a load per use)
+  for (let i = 0; i < n; i++) if (out[i] === -2) out[i] = general(virts[i]) ?? -1;
+  return out;
 }
