@@ -69,7 +69,8 @@ export class PageTableBuilder {
   /** @internal guard pages (page-number ranges) that `map` refuses. */ readonly guards: { vpn: number; end: number }[] = [];
   /** @internal index of the recursive entry in the root, or -1. */ recursiveIndex = -1;
   /** Translate's walk over the root's memory region (null when not one plain buffer). */
-  private readonly walker: RegionWalker | null = null;
+  // Written exactly once (in the constructor), so V8 can treat it as a constant field.
+  private declare readonly walker: RegionWalker | null;
   /** The last page table used by the single-page fast paths (cleared when tables are released). */
   private readonly leafCache = new LeafTableCache();
   private readonly scratchItem: MapItem = { vpn: 0, end: 0, ppn: 0, leafLevel: 0, flagsLo: 0, flagsHi: 0 };
@@ -92,10 +93,12 @@ export class PageTableBuilder {
     this.root = phys;
     this.rootNode = new TableNode(phys, levels, words, null, 0);
     const region = this.memory.regionAt(phys);
+    let walker: RegionWalker | null = null;
     if (region !== null && region.buffer !== null && !region.lazy && region.byteOffset % 4 === 0 && region.base % 4 === 0 && words.buffer === region.buffer) {
-      const walker = new RegionWalker(new Uint32Array(region.buffer, region.byteOffset, Math.floor(region.size / 4)), region.base, region.size, phys, levels);
-      if (walker.usable()) this.walker = walker;
+      walker = new RegionWalker(new Uint32Array(region.buffer, region.byteOffset, Math.floor(region.size / 4)), region.base, region.size, phys, levels);
+      if (!walker.usable()) walker = null;
     }
+    this.walker = walker;
     this.ctx = {
       ledger: null,
       released: [],
