@@ -9,19 +9,19 @@
 import { type PagingLevels, virtBits } from '../addr/virt.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { describe, hex } from '../errors.js';
-import { entryAddress, flagsObject, leafFlagsHi, leafFlagsLo, leafLo, P, PS, type PageFlagsInput } from './entry.js';
+import { entryAddress, flagsObject, leafFlagsHi, leafFlagsLo, P, type PageFlagsInput } from './entry.js';
 import { describeMapping, PagingError, type ExistingMapping } from './errors.js';
 import { type FrameSource, FrameLedger } from './frames.js';
-import { clearLeaves, countTables, findEntry, firstHole, forEachLeaf, type MapContext, type MapItem, pointerWords, setLeafFlags, SPAN_PAGES, writeLeaves, writePtes } from './mapper.js';
+import { clearLeaves, countTables, findEntry, firstHole, forEachLeaf, type MapContext, type MapItem, pointerWords, setLeafFlags, SPAN_PAGES, writeLeaves } from './mapper.js';
 import { checkSize, checkVirtPage, checkVirtRange, flagsOf, type MapRequest, toMapItem } from './request.js';
 import { splitHugeAt, type SplitRecord, undoSplits } from './split.js';
 import { refreshParents, TableNode, tableWords } from './table.js';
 import type { PhysRange } from '../addr/phys.js';
 import { identityMap, mapKernelSections, mapPhysicalMemory, mapRecursive, mapStack, type DirectMapOptions, type KernelSection, type MappedStack, type StackOptions } from './layout.js';
-import { indexOfSplit, mod, pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.js';
+import { pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.js';
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
-import { RegionWalker, translateAddrsInto } from './fastwalk.js';
+import { leafPhys, RegionWalker, translateAddrsInto } from './fastwalk.js';
 import { LeafTableCache, mapOneLeaf, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
@@ -330,14 +330,16 @@ export class PageTableBuilder {
   /** The physical address `virt` maps to, its leaf flags and page size; null when unmapped. */
   translate(virt: bigint): Translation | null {
     const walker = this.walker;
-    const level = walker === null ? -1 : walker.walk(virt);
-    if (level === 0) return null;
-    if (level < 0) {
+    const found = walker === null ? -2 : walker.find(virt);
+    if (found === -1) return null; // NOT_MAPPED
+    if (found < 0) {
       if (!splitVirt(virt, this.levels)) throwBadVirt(virt, this.levels, 'virt');
       return walkPage(this.memory, this.root, this.levels, split.vpn, split.offset);
     }
-    const w = walker!;
-    return { phys: w.phys(level), flags: flagsObject(leafFlagsLo(w.leafLo, level), leafFlagsHi(w.leafHi)), pageSize: SPAN_PAGES[level] * 4096 };
+    const w = walker!.words;
+    const level = found & 3;
+    const k = found >>> 2;
+    return { phys: leafPhys(w, found, virtLo()), flags: flagsObject(leafFlagsLo(w[k], level), leafFlagsHi(w[k + 1])), pageSize: SPAN_PAGES[level] * 4096 };
   }
 
   /** Just the physical address `virt` maps to, or null (the x86_64 crate's `translate_addr`). */

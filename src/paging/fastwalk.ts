@@ -1,8 +1,9 @@
 /**
  * The per-call hot paths' address handling and the translate walk: a bigint virtual
  * address becomes two 32-bit words (one store into a BigUint64Array, no BigInt
- * arithmetic, nothing allocated), and {@link RegionWalker} does the CPU's walk over the
- * table words of the memory region holding the root, unrolled, on int32 word offsets.
+ * arithmetic, nothing allocated), and {@link walkLeaf} does the CPU's walk over the table
+ * words of the memory region holding the root ({@link RegionWalker}), on int32 word offsets,
+ * for `translate`, `translateAddr` and `translateAddrs` alike.
  * The builder falls back to the general walk (walk.ts) whenever this one cannot decide.
  *
  * @module
@@ -55,32 +56,48 @@ export const WALK_GENERAL = -2;
 
 /**
  * The CPU's walk of the address words (`vlo`, `vhi`; canonical, checked by the caller) through
- * tables in `w`, the words of one region whose 4 GiB window holds the root: the physical
- * address it maps to, {@link NOT_MAPPED}, or {@link WALK_GENERAL} when a table lies outside
- * `[0, lastTable]` (byte offsets) or in another 4 GiB window (`baseHi`). A loop over the
- * levels rather than unrolled code, so that V8 inlines it into `translateAddr` and from there
- * into the caller's loop: the result, a double above 2^31, is then never boxed.
+ * tables in `w`, the words of one region whose 4 GiB window holds the root: the leaf entry
+ * found, as `k * 4 + level` (k its low word's index in `w`, level 1 = 4 KiB, 2 = 2 MiB,
+ * 3 = 1 GiB; see {@link leafPhys}), {@link NOT_MAPPED}, or {@link WALK_GENERAL} when a table lies
+ * outside `[0, lastTable]` (byte offsets, below 2^31, so the result is a small integer) or in
+ * another 4 GiB window (`baseHi`). A loop over the levels rather than unrolled code, so that V8
+ * inlines it into `translateAddr` and from there into the caller's loop.
  */
-export function walkAddr(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
+export function walkLeaf(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
   let offset = root;
   let index = levels === 5 ? (vhi >>> 16) & 511 : (vhi >>> 7) & 511;
   for (let level = levels; ; level--) {
     const k = (offset >>> 2) + (index << 1);
     const lo = w[k];
     if (!(lo & P)) return -1; // NOT_MAPPED
-    const hi = w[k + 1];
     if (level === 1 || lo & PS) {
       // NOT_MAPPED where the CPU faults on reserved bits: PS in a PML4E / PML5E, bits 13..29 of
       // a 1 GiB leaf, bits 13..20 of a 2 MiB leaf (as walk.ts's reservedBits, MAXPHYADDR 52)
       if (level > 3 || (level === 3 && lo & 0x3fffe000) || (level === 2 && lo & 0x1fe000)) return -1;
-      const mask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
-      return ((lo & ~mask & ADDR_LO_4K) >>> 0) + (hi & ADDR_HI) * TWO32 + (vlo & mask);
+      return (k << 2) | level;
     }
     offset = ((lo & ADDR_LO_4K) - baseLo) >>> 0;
     // (checking the high word here, after the offset, measured twice as fast as before it)
-    if (offset > lastTable || (hi & ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
+    if (offset > lastTable || (w[k + 1] & ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
     index = level === 5 ? (vhi >>> 7) & 511 : level === 4 ? ((vlo >>> 30) | (vhi << 2)) & 511 : level === 3 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
   }
+}
+
+/** The physical address of low address word `vlo` under the leaf {@link walkLeaf} found. */
+export function leafPhys(w: Uint32Array, found: number, vlo: number): number {
+  const level = found & 3;
+  const k = found >>> 2;
+  const mask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
+  return ((w[k] & ~mask & ADDR_LO_4K) >>> 0) + (w[k + 1] & ADDR_HI) * TWO32 + (vlo & mask);
+}
+
+/**
+ * {@link walkLeaf} and {@link leafPhys} together: the physical address, {@link NOT_MAPPED} or
+ * {@link WALK_GENERAL}. The result, a double above 2^31, is never boxed once inlined.
+ */
+export function walkAddr(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
+  const found = walkLeaf(w, root, baseLo, baseHi, lastTable, levels, vlo, vhi);
+  return found < 0 ? found : leafPhys(w, found, vlo);
 }
 
 /**
@@ -92,11 +109,6 @@ export function walkAddr(w: Uint32Array, root: number, baseLo: number, baseHi: n
 export class RegionWalker {
   // Every field is `declare`d and set once in the constructor, so V8 sees each with its
   // final type (a field first defined as undefined makes every later load check its type).
-  /** Words of the leaf entry found by the last successful {@link walk} (as int32). */
-  declare leafLo: number;
-  declare leafHi: number;
-  /** Low word of the address of the last successful walk. */
-  declare addrLo: number;
   declare readonly levels: number;
   /** The region's bytes as words (region byte 0 = word 0). */
   declare readonly words: Uint32Array;
@@ -116,9 +128,6 @@ export class RegionWalker {
   constructor(words: Uint32Array, base: number, size: number, root: number, levels: number) {
     const baseHi = Math.floor(base / TWO32);
     const baseLo = base - baseHi * TWO32;
-    this.leafLo = 0;
-    this.leafHi = 0;
-    this.addrLo = 0;
     this.levels = levels | 0;
     this.words = words;
     this.baseLo = baseLo >>> 0;
@@ -128,92 +137,28 @@ export class RegionWalker {
   }
 
   /**
-   * The physical address `virt` maps to, {@link NOT_MAPPED}, or {@link WALK_GENERAL} (also
-   * for anything but a canonical unsigned 64-bit bigint). Small, so V8 inlines it.
+   * The leaf entry mapping `virt` as {@link walkLeaf} returns it (its low address word is then
+   * in {@link virtLo}), {@link NOT_MAPPED}, or {@link WALK_GENERAL} (also for anything but a
+   * canonical unsigned 64-bit bigint). Small, so V8 inlines it.
    */
-  walkToPhys(virt: unknown): number {
+  find(virt: unknown): number {
     if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return -2; // WALK_GENERAL
     S64[0] = virt;
     const vhi = S32[HI_WORD];
     const top = this.levels === 5 ? vhi >>> 24 : vhi >>> 15;
     if (top !== 0 && top !== (this.levels === 5 ? 0xff : 0x1ffff)) return -2; // WALK_GENERAL
-    return walkAddr(this.words, this.rootOffset, this.baseLo, this.baseHi, this.lastTable, this.levels, S32[LO_WORD], vhi);
+    return walkLeaf(this.words, this.rootOffset, this.baseLo, this.baseHi, this.lastTable, this.levels, S32[LO_WORD], vhi);
+  }
+
+  /** The physical address `virt` maps to, {@link NOT_MAPPED}, or {@link WALK_GENERAL}. */
+  walkToPhys(virt: unknown): number {
+    const found = this.find(virt);
+    return found < 0 ? found : leafPhys(this.words, found, S32[LO_WORD]);
   }
 
   /** True when the root lies in the window (otherwise do not use this walker). */
   usable(): boolean {
     return this.rootOffset >= 0 && this.rootOffset <= this.lastTable && this.rootOffset % 4 === 0;
-  }
-
-  /** Byte offset of the table an entry points to, or -1 when it lies outside the window. */
-  private tableOffset(lo: number, hi: number): number {
-    if ((hi & ADDR_HI) !== this.baseHi) return -1;
-    const offset = ((lo & ADDR_LO_4K) - this.baseLo) >>> 0;
-    return offset > this.lastTable ? -1 : offset;
-  }
-
-  private leaf(lo: number, hi: number, level: number, vlo: number): number {
-    this.leafLo = lo | 0;
-    this.leafHi = hi | 0;
-    this.addrLo = vlo | 0;
-    return level;
-  }
-
-  /** The physical address found by the last walk that returned `level` (1..3). */
-  phys(level: number): number {
-    const offsetMask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
-    return ((this.leafLo & ~offsetMask & ADDR_LO_4K) >>> 0) + (this.leafHi & ADDR_HI) * TWO32 + (this.addrLo & offsetMask);
-  }
-
-  /**
-   * Walks `virt`: the level of the leaf that maps it (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB; its
-   * words kept in `leafLo`/`leafHi`, see {@link phys}), 0 when not mapped, -1 when the
-   * general walk must decide (not a canonical bigint, or a table outside the window).
-   * Returns only small integers, so nothing is allocated even when not inlined.
-   */
-  walk(virt: unknown): number {
-    if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return -1;
-    S64[0] = virt;
-    const vlo = S32[LO_WORD];
-    const vhi = S32[HI_WORD];
-    const w = this.words;
-    let offset = this.rootOffset;
-    let k: number;
-    let lo: number;
-    let hi: number;
-    if (this.levels === 5) {
-      if (vhi >>> 24 !== 0 && vhi >>> 24 !== 0xff) return -1;
-      k = (offset >>> 2) + (((vhi >>> 16) & 511) << 1);
-      lo = w[k];
-      if (!(lo & P) || lo & PS) return 0; // PS is reserved in a PML5E: the CPU faults
-      offset = this.tableOffset(lo, w[k + 1]);
-      if (offset < 0) return -1;
-    } else if (vhi >>> 15 !== 0 && vhi >>> 15 !== 0x1ffff) {
-      return -1;
-    }
-    k = (offset >>> 2) + (((vhi >>> 7) & 511) << 1);
-    lo = w[k];
-    if (!(lo & P) || lo & PS) return 0; // reserved in a PML4E
-    offset = this.tableOffset(lo, w[k + 1]);
-    if (offset < 0) return -1;
-    k = (offset >>> 2) + ((((vlo >>> 30) | (vhi << 2)) & 511) << 1);
-    lo = w[k];
-    if (!(lo & P)) return 0;
-    hi = w[k + 1];
-    if (lo & PS) return lo & 0x3fffe000 ? 0 : this.leaf(lo, hi, 3, vlo); // reserved bits 13..29: #PF
-    offset = this.tableOffset(lo, hi);
-    if (offset < 0) return -1;
-    k = (offset >>> 2) + (((vlo >>> 21) & 511) << 1);
-    lo = w[k];
-    if (!(lo & P)) return 0;
-    hi = w[k + 1];
-    if (lo & PS) return lo & 0x1fe000 ? 0 : this.leaf(lo, hi, 2, vlo); // reserved bits 13..20: #PF
-    offset = this.tableOffset(lo, hi);
-    if (offset < 0) return -1;
-    k = (offset >>> 2) + (((vlo >>> 12) & 511) << 1);
-    lo = w[k];
-    if (!(lo & P)) return 0;
-    return this.leaf(lo, w[k + 1], 1, vlo);
   }
 }
 
