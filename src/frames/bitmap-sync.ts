@@ -4,7 +4,10 @@
  *
  * When the metadata lies in one buffer, the whole window is one `Int32Array` and
  * `allocate()`/`free()` of one frame work on raw words: a per-instance hint word, its
- * siblings under the same level-1 summary word, else a greedy descent from the top.
+ * siblings under the same level-1 summary word, else a greedy descent from the top. Over
+ * unshared memory the level-1 bits of a leaf word are kept lazily: FULL is set when an
+ * allocation finds the word full (not when it fills up), USED is not cleared when the word
+ * empties; FULL = 1 and USED = 0 stay true, which is all a search relies on.
  *
  * Over shareable (SharedArrayBuffer) memory those two operations take no lock: a frame is
  * taken or given back with one compare-and-swap (or `Atomics.and`) on its leaf word, and
@@ -12,7 +15,8 @@
  * writer re-reading the child after its write and repeating while the child changed under
  * it. Summaries may therefore be stale for an instant (a search may then miss a frame or
  * try a full word and retry), but the leaf words, the only truth about who owns a frame,
- * are only ever changed atomically, and at rest every summary bit is exact. Operations on
+ * are only ever changed atomically, and at rest every summary bit above the leaves is as
+ * the plain paths leave it (FULL = 1 and USED = 0 always true). Operations on
  * runs (multi-frame allocate, allocateAt, reserve, the checked free) still take the lock
  * among themselves, and take their frames with compare-and-swap too ({@link tryTake}), so
  * a lock holder and a lock-free caller can never both get a frame. Each instance over
@@ -75,37 +79,87 @@ export abstract class BitmapSync extends BitmapTree {
     return this.allocateOnePlain(a);
   }
 
-  /** {@link allocateOne} when no other thread can see the state: plain word reads and writes. */
+  /**
+   * {@link allocateOne} when no other thread can see the state: plain word reads and writes.
+   * The level-1 summary bits of a leaf word are kept lazily here (see {@link markFull}): a
+   * word that fills up is marked FULL only when a later allocation finds it full, and a word
+   * whose last frame is freed keeps its USED bit. Both stale states are safe (a search only
+   * trusts FULL = 1 and USED = 0), and churn on a few words then touches no summary at all.
+   */
   private allocateOnePlain(a: Int32Array): number | null {
     const leafOff = this.leafOff;
     let w = this.hint;
     let lw = -1;
     if (w >= 0) {
       lw = a[leafOff + w];
-      if (lw === -1) {
-        // siblings under the same level-1 word (its FULL bits are exact for them)
+      while (lw === -1) {
+        // the hint word is full: mark it now, then try its siblings under the same level-1
+        // word (whose FULL bits may still miss words that filled up lazily: marked in turn)
+        this.markFull(a, w);
         const above = a[this.fullOff[1] + (w >>> 5)] | ((2 << (w & 31)) - 1);
-        if (above !== -1) {
-          w = (w & ~31) + low(~above);
-          lw = a[leafOff + w];
-        }
+        if (above === -1) break;
+        w = (w & ~31) + low(~above);
+        lw = a[leafOff + w];
       }
     }
-    if (lw === -1) {
+    while (lw === -1) {
       w = this.descend(a);
       if (w < 0) return null;
       lw = a[leafOff + w];
+      if (lw === -1) this.markFull(a, w); // a lazily unmarked full word: mark it, descend again
     }
     this.hint = w;
     const b = low(~lw);
-    const nw = lw | (1 << b);
-    a[leafOff + w] = nw;
-    if (lw === 0 || nw === -1) this.refresh(0, w);
+    a[leafOff + w] = lw | (1 << b);
+    if (lw === 0) this.markUsed(a, w);
     const h = this.hdr;
     const used = h[USED] + 1;
     if (used <= 0xffffffff) h[USED] = used;
     else this.bumpUsed(1);
     return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+  }
+
+  /**
+   * Sets the FULL bit of leaf word `w` (all ones) and carries on upwards while a summary word
+   * turns all ones. Stops at a bit already set: above level 1 the summaries are exact.
+   */
+  private markFull(a: Int32Array, w: number): void {
+    const fullOff = this.fullOff;
+    for (let k = 1; k <= this.levels; k++) {
+      const i = fullOff[k] + (w >>> 5);
+      const m = 1 << (w & 31);
+      const f = a[i];
+      if ((f & m) !== 0) return;
+      a[i] = f | m;
+      if ((f | m) !== -1) return;
+      w >>>= 5;
+    }
+  }
+
+  /** Sets the USED bit of leaf word `w` (no longer all free) and its ancestors', up to the first already set. */
+  private markUsed(a: Int32Array, w: number): void {
+    const usedOff = this.usedOff;
+    for (let k = 1; k <= this.levels; k++) {
+      const i = usedOff[k] + (w >>> 5);
+      const m = 1 << (w & 31);
+      const u = a[i];
+      if ((u & m) !== 0) return;
+      a[i] = u | m;
+      w >>>= 5;
+    }
+  }
+
+  /** Clears the FULL bit of leaf word `w` (a frame in it became free) and its ancestors', up to the first already clear. */
+  private clearFull(a: Int32Array, w: number): void {
+    const fullOff = this.fullOff;
+    for (let k = 1; k <= this.levels; k++) {
+      const i = fullOff[k] + (w >>> 5);
+      const m = 1 << (w & 31);
+      const f = a[i];
+      if ((f & m) === 0) return;
+      a[i] = f & ~m;
+      w >>>= 5;
+    }
   }
 
   /**
@@ -156,6 +210,9 @@ export abstract class BitmapSync extends BitmapTree {
         }
         lw = seen;
       }
+      // full: its FULL bit may be lazily unset (a state written by a plain, unshared instance
+      // and loaded here): bring it in line so the next descent does not come back to it
+      this.syncFull(1, w);
       w = -1;
     }
   }
@@ -207,9 +264,9 @@ export abstract class BitmapSync extends BitmapTree {
     if (this.atomic) return this.freeOneAtomic(a, i, w, m);
     const lw = a[i];
     if ((lw & m) === 0) return false;
-    const nw = lw & ~m;
-    a[i] = nw;
-    if (lw === -1 || nw === 0) this.refresh(0, w);
+    a[i] = lw & ~m;
+    // the word's FULL bit (if set) must go; its USED bit stays, lazily, when the word empties
+    if (lw === -1) this.clearFull(a, w);
     this.hint = w; // this word now has a free frame, and its path is consistent (its bit was set)
     const h = this.hdr;
     const used = h[USED] - 1;

@@ -10,6 +10,13 @@
  * zero words below such a "lazily full" node are filled with ones on demand (when a frame
  * under it is freed), so marking 1 PiB of holes writes a handful of words.
  *
+ * What a reader may trust: FULL = 1 means no free frame below, USED = 0 means nothing
+ * taken below. The other direction is exact above level 1, but a level-1 bit may lag its
+ * leaf word (FULL still 0 over a word that filled up, USED still 1 over a word that
+ * emptied): the unshared single-frame paths update those two bits lazily, so that
+ * allocating and freeing within a few words touches no summary (see `bitmap-sync.ts`).
+ * Searches and `check()` rely only on what is always true.
+ *
  * Metadata layout after the common header (see `meta.ts`): the kind area holds, for
  * k = 1..levels, the word offsets of FULL_k and USED_k (64-bit each); level 0 starts at
  * the data offset.

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { frameAllocatorConformance } from '../../src/arbitraries/frame-conformance.js';
 import { BitmapFrameAllocator, BuddyFrameAllocator, FRAMES_MAGIC, FrameError, type FrameAllocator } from '../../src/frames/index.js';
+import { H_DATA_OFF, H_KIND_AREA } from '../../src/frames/meta.js';
 import { PhysicalMemory } from '../../src/memory/index.js';
 import { parseMemoryMap, type MemoryMap } from '../../src/uefi/index.js';
 
@@ -312,6 +313,80 @@ describe('specifics', () => {
     buddy.free(5 * MiB + 0x1000, 3);
     expect(buddy.stats()).toEqual(start);
     buddy.check();
+  });
+
+  it('bitmap: level-1 summary bits kept lazily by the single-frame paths stay sound (check, searches, a second instance over shared memory)', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 32 * MiB);
+    const frames = BitmapFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: MiB, end: 32 * MiB }] });
+    const total = frames.stats().free;
+    const held: number[] = [];
+    for (let i = 0; i < 4096; i++) held.push(frames.allocate()!);
+    for (let r = 0; r < 20000; r++) {
+      const j = (r * 7919) % held.length;
+      frames.free(held[j]);
+      held[j] = frames.allocate()!;
+    }
+    // empty some words entirely (their USED bits stay), and leave others full (FULL bits unset)
+    const kept = held.filter((a) => Math.floor(a / 4096 / 32) % 3 !== 0);
+    for (const a of held) if (Math.floor(a / 4096 / 32) % 3 === 0) frames.free(a);
+    frames.check();
+    // the laziness is real: some level-1 bit disagrees with its leaf word (both stale states occur)
+    const meta = frames.metadataAddress;
+    const off = (i: number) => memory.readU32(meta + 4 * i) + memory.readU32(meta + 4 * i + 4) * 2 ** 32;
+    const full1 = meta + 4 * off(H_KIND_AREA);
+    const used1 = meta + 4 * off(H_KIND_AREA + 2);
+    const leaf = meta + off(H_DATA_OFF); // a byte offset (the summary offsets are in words)
+    let staleFull = 0;
+    let staleUsed = 0;
+    for (let w = 0; w < (32 * MiB) / 4096 / 32; w++) {
+      const lw = memory.readU32(leaf + 4 * w);
+      const bit = (at: number) => (memory.readU32(at + 4 * (w >>> 5)) >>> (w & 31)) & 1;
+      if (lw === 0xffffffff && bit(full1) === 0) staleFull++;
+      if (lw === 0 && bit(used1) === 1) staleUsed++;
+    }
+    expect(staleFull).toBeGreaterThan(0);
+    expect(staleUsed).toBeGreaterThan(0);
+    expect(frames.stats().used).toBe(kept.length);
+    // a copy in SharedArrayBuffer memory (lock-free atomic paths) hands out every free frame exactly once
+    const shared = new PhysicalMemory({ shared: true });
+    shared.addRegion(0, 32 * MiB);
+    shared.write(0, memory.read(0, 32 * MiB));
+    const other = BitmapFrameAllocator.attach(shared, meta);
+    other.check();
+    const seen = new Set(kept);
+    for (let a = other.allocate(); a !== null; a = other.allocate()) {
+      expect(seen.has(a)).toBe(false);
+      seen.add(a);
+    }
+    expect(seen.size).toBe(total);
+    other.check();
+    // and the original instance, lazily kept state and all, does the same
+    const seen2 = new Set(kept);
+    for (let a = frames.allocate(); a !== null; a = frames.allocate()) {
+      expect(seen2.has(a)).toBe(false);
+      seen2.add(a);
+    }
+    expect(seen2.size).toBe(total);
+    expect(frames.stats().free).toBe(0);
+    frames.check();
+  });
+
+  it('bitmap: a descent that meets a lazily unmarked full word marks it and goes on', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 32 * MiB);
+    const frames = BitmapFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: 0, end: 32 * MiB }], includePageZero: true, metadataAddress: 16 * MiB });
+    const got = Array.from({ length: 64 * 32 }, () => frames.allocate()!);
+    expect(got[0]).toBe(0);
+    // words 0 and 31 each give a frame back and take it again: both are full with FULL unset
+    for (const at of [0, 31 * 32]) {
+      frames.free(got[at]);
+      expect(frames.allocate()).toBe(got[at]);
+    }
+    // the hint (word 31) and its siblings above are full, so this one descends from the top,
+    // reaches word 0 first (looks not full), marks it and descends again
+    expect(frames.allocate()).toBe(64 * 32 * 4096);
+    frames.check();
   });
 
   it('bitmap: first allocations come out in address order, like the native crate', () => {

@@ -191,6 +191,28 @@ class Free implements Cmd {
   }
 }
 
+/**
+ * Many single frames, then some of them freed and taken again: fills words and empties
+ * them, the states the bitmap's single-frame paths keep their level-1 summary bits lazily for.
+ */
+class Burst implements Cmd {
+  constructor(readonly count: number, readonly churn: number, readonly pick: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, real: FrameAllocator): void {
+    for (let i = 0; i < this.count; i++) new Allocate(1, 0, 0, 0, 0).run(m, real);
+    for (let i = 0; i < this.churn && m.owned.length > 0; i++) {
+      new Free(this.pick + i * 7919).run(m, real);
+      if (i % 2 === 0) new Allocate(1, 0, 0, 0, 0).run(m, real);
+    }
+    real.check();
+  }
+  toString(): string {
+    return `burst(${this.count} single frames, churn ${this.churn}, pick ${this.pick})`;
+  }
+}
+
 class Misuse implements Cmd {
   constructor(readonly variant: number, readonly pick: number) {}
   check(): boolean {
@@ -284,6 +306,7 @@ export function commands(maxCount = 12, maxAlignLog = 9): fc.Arbitrary<Cmd>[] {
     fc.tuple(pick, fc.integer({ min: 1, max: 6 })).map(([p, c]) => new AllocateAt(p, c)),
     pick.map((p) => new Free(p)),
     pick.map((p) => new Free(p)),
+    fc.tuple(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 40 }), pick).map(([c, n, p]) => new Burst(c, n, p)),
     fc.tuple(fc.integer({ min: 0, max: 6 }), pick).map(([v, p]) => new Misuse(v, p)),
     fc.tuple(pick, fc.integer({ min: 1, max: 5 }), fc.constantFrom(0, 0, 100)).map(([p, c, o]) => new Reserve(p, c, o)),
   ];
