@@ -49,7 +49,7 @@ export abstract class BitmapSync extends BitmapTree {
   protected i32: Int32Array | null = null;
   /** True when other threads may share the state and single frames go lock-free. */
   protected atomic = false;
-  /** Frames `[freeLo, freeHi)` lie in one usable range and hold no reservation (valid for reservation generation `freeGen`). */
+  /** Relative frames `[freeLo, freeHi)` lie in one usable range and hold no reservation (valid for reservation generation `freeGen`). */
   private freeLo = 0;
   private freeHi = 0;
   private freeGen = -1;
@@ -251,13 +251,15 @@ export abstract class BitmapSync extends BitmapTree {
    * or handles a frame under a lazily full node.
    */
   protected freeOne(address: number): boolean {
-    const f = address / FRAME_BYTES;
-    if (!(Math.floor(f) === f && f >= this.freeLo && f < this.freeHi && this.hdr[RES_GEN] === this.freeGen)) {
-      if (!this.learnFreeSpan(f)) return false;
+    // the frame relative to the base as an int32 (exact: address / 4096 has at most 12
+    // fraction bits, so `r === rel` only for a frame-aligned address within 2^31 frames)
+    const rel = address / FRAME_BYTES - this.baseFrame;
+    const r = rel | 0;
+    if (r !== rel || r < this.freeLo || r >= this.freeHi || this.hdr[RES_GEN] !== this.freeGen) {
+      if (!(r === rel && r >= 0 && this.learnFreeSpan(address / FRAME_BYTES) && r >= this.freeLo && r < this.freeHi)) return false;
     }
-    const rel = f - this.baseFrame;
-    const w = Math.floor(rel / 32);
-    const m = 1 << (rel - w * 32);
+    const w = r >>> 5;
+    const m = 1 << (r & 31);
     const i = this.leafOff + w;
     const a = this.i32;
     if (a === null) return this.freeOneLocked(i, w, m);
@@ -324,8 +326,9 @@ export abstract class BitmapSync extends BitmapTree {
         break;
       }
     }
-    this.freeLo = lo;
-    this.freeHi = hi;
+    // kept relative to the base and within int32 (frames past 2^31 take the checked path)
+    this.freeLo = Math.min(lo - this.baseFrame, 0x7fffffff);
+    this.freeHi = Math.min(hi - this.baseFrame, 0x7fffffff);
     this.freeGen = gen;
     return true;
   }
