@@ -13,7 +13,8 @@ import { lowBit } from './util.js';
 import type { MemoryWords, WordStore } from './words.js';
 
 /** Magic word of a free-block node: 'BDDY'. */
-export const NODE_MAGIC = 0x59444442;
+const MAGIC = 0x59444442;
+export const NODE_MAGIC = MAGIC;
 
 const TWO32 = 2 ** 32;
 /** 2^j for j = 0..31, without Math.pow on the hot paths. */
@@ -67,6 +68,14 @@ export class BuddyLists {
   private readonly tagOff: number;
   /** The metadata window as one array when it lies in one buffer, else null. */
   private readonly meta: Uint32Array | null;
+  /**
+   * The frames `[fwLo, fwHi)` as one array of words (frame fwLo's first word = index 0), for
+   * the nodes kept in free frames: the largest plain buffer region, else null. Frames outside
+   * it go through {@link MemoryWords}.
+   */
+  private readonly fw: Uint32Array | null;
+  private readonly fwLo: number;
+  private readonly fwHi: number;
 
   constructor(
     private readonly L: BuddyLayout,
@@ -80,6 +89,15 @@ export class BuddyLists {
     this.tagEnd = L.baseFrame + (L.ws.bytes / 4 - L.tagOff) * 32;
     this.tagOff = L.tagOff;
     this.meta = L.ws.all;
+    let best: { buffer: ArrayBufferLike; byteOffset: number; base: number; size: number } | null = null;
+    for (const r of words.memory.regions()) {
+      if (r.lazy || r.buffer === null || r.base % FRAME_SIZE !== 0 || r.byteOffset % 4 !== 0 || r.size < FRAME_SIZE) continue;
+      if (best === null || r.size > best.size) best = { buffer: r.buffer, byteOffset: r.byteOffset, base: r.base, size: r.size };
+    }
+    const frames = best === null ? 0 : Math.min(Math.floor(best.size / FRAME_SIZE), 2 ** 20 * 1023);
+    this.fw = best === null ? null : new Uint32Array(best.buffer, best.byteOffset, frames * (FRAME_SIZE / 4));
+    this.fwLo = best === null ? 0 : best.base / FRAME_SIZE;
+    this.fwHi = this.fwLo + frames;
   }
 
   // ---- header fields -------------------------------------------------------------------
@@ -114,38 +132,85 @@ export class BuddyLists {
   private setTag(f: number, on: boolean): void {
     const rel = f - this.base;
     const w = Math.floor(rel / 32);
-    const i = this.L.tagOff + w;
+    const i = this.tagOff + w;
     const m = 1 << (rel - w * 32);
+    const meta = this.meta;
+    if (meta !== null) {
+      meta[i] = on ? meta[i] | m : meta[i] & ~m;
+      return;
+    }
     const old = this.ws.get(i);
     this.ws.set(i, (on ? old | m : old & ~m) >>> 0);
   }
+  /** Index in {@link fw} of word `word / 4` of frame f's node, or -1 when f is outside it. */
+  private nodeAt(f: number): number {
+    return this.fw !== null && f >= this.fwLo && f < this.fwHi ? (f - this.fwLo) * 1024 : -1;
+  }
   private next(f: number): number {
+    const i = this.nodeAt(f);
+    if (i >= 0) return this.fw![i + 1] * TWO32 + this.fw![i] - 1;
     const a = f * FRAME_SIZE;
     return this.words.get(a + 4) * TWO32 + this.words.get(a) - 1;
   }
   private prev(f: number): number {
+    const i = this.nodeAt(f);
+    if (i >= 0) return this.fw![i + 3] * TWO32 + this.fw![i + 2] - 1;
     const a = f * FRAME_SIZE;
     return this.words.get(a + 12) * TWO32 + this.words.get(a + 8) - 1;
   }
   private order(f: number): number {
+    const i = this.nodeAt(f);
+    if (i >= 0) return this.fw![i + 4];
     return this.words.get(f * FRAME_SIZE + 16);
   }
+  /** Sets the 64-bit link at byte `word` (0 next, 8 prev) of frame f's node to `to` (+1, so -1 is stored as 0). */
   private setLink(f: number, word: number, to: number): void {
-    const a = f * FRAME_SIZE + word;
     const v = to + 1;
+    const i = this.nodeAt(f);
+    if (i >= 0) {
+      const fw = this.fw!;
+      const k = i + (word >> 2);
+      if (v < TWO32) {
+        fw[k] = v;
+        fw[k + 1] = 0;
+      } else {
+        fw[k] = lo32(v);
+        fw[k + 1] = Math.floor(v / TWO32);
+      }
+      return;
+    }
+    const a = f * FRAME_SIZE + word;
     this.words.set(a, lo32(v));
     this.words.set(a + 4, Math.floor(v / TWO32));
+  }
+  /** Writes the node's prev link (none), order and magic words. */
+  private setNodeRest(f: number, j: number, magic: number): void {
+    const i = this.nodeAt(f);
+    if (i >= 0) {
+      const fw = this.fw!;
+      fw[i + 2] = 0;
+      fw[i + 3] = 0;
+      fw[i + 4] = j;
+      fw[i + 5] = magic;
+      return;
+    }
+    const a = f * FRAME_SIZE;
+    this.words.set(a + 8, 0);
+    this.words.set(a + 12, 0);
+    this.words.set(a + 16, j);
+    this.words.set(a + 20, magic);
+  }
+  private setMagic(f: number, magic: number): void {
+    const i = this.nodeAt(f);
+    if (i >= 0) this.fw![i + 5] = magic;
+    else this.words.set(f * FRAME_SIZE + 20, magic);
   }
 
   /** Puts the free block (f, j) at the head of list j. */
   push(f: number, j: number): void {
     const h = this.head(j);
-    const a = f * FRAME_SIZE;
     this.setLink(f, 0, h);
-    this.words.set(a + 8, 0);
-    this.words.set(a + 12, 0);
-    this.words.set(a + 16, j);
-    this.words.set(a + 20, NODE_MAGIC);
+    this.setNodeRest(f, j, MAGIC); // a module-local constant: an exported one is a load per use
     if (h >= 0) this.setLink(h, 8, f);
     this.setHead(j, f);
     this.setTag(f, true);
@@ -161,7 +226,7 @@ export class BuddyLists {
     else this.setHead(j, n);
     if (n >= 0) this.setLink(n, 8, p);
     this.setTag(f, false);
-    this.words.set(f * FRAME_SIZE + 20, 0);
+    this.setMagic(f, 0);
     if (this.addCount(j, -1) === 0) this.hdr[MASK] = (this.hdr[MASK] & ~(1 << j)) >>> 0;
   }
 
@@ -317,18 +382,32 @@ export class BuddyLists {
   /** Head frame of the free block holding f, f itself when a window holds it, or -1. */
   containing(f: number): number {
     const max = this.max;
+    const meta = this.meta;
+    const rel = f - this.base;
+    if (meta !== null && rel >= 0 && rel < 0x7fffffff && f < this.tagEnd) {
+      // the same search on int32 frame offsets: for each order j the candidate head is rel
+      // rounded down to 2^j, whose tag bit is one load (the base is 2^maxOrder aligned)
+      const r = rel | 0;
+      const to = this.tagOff;
+      for (let k = 0; k <= max; k++) {
+        const hr = (r >>> k) << k;
+        if ((meta[to + (hr >>> 5)] >>> (hr & 31)) & 1) {
+          const h = this.base + hr;
+          if (h + POW2[this.order(h)] > f) return h;
+        }
+      }
+      return this.winCount() !== 0 && this.findWindow(f) >= 0 ? f : -1;
+    }
     let j = 0;
     if (f >= this.base && f < this.tagEnd) {
       // orders 0..5: the candidate heads share f's tag word (the base is 2^maxOrder aligned)
-      const rel = f - this.base;
       const w = Math.floor(rel / 32);
       const bit = rel - w * 32;
-      const meta = this.meta;
       const word = meta !== null ? meta[this.tagOff + w] : this.ws.get(this.tagOff + w);
       const lim = max < 5 ? max : 5;
       if (word !== 0) {
         for (; j <= lim; j++) {
-          const hb = bit - (bit % POW2[j]);
+          const hb = bit & -POW2[j]; // bit < 32: int arithmetic (a float % is a C library call)
           if ((word >>> hb) & 1) {
             const h = f - (bit - hb);
             if (h + POW2[this.order(h)] > f) return h;
@@ -338,7 +417,7 @@ export class BuddyLists {
       j = lim + 1;
     }
     for (; j <= max; j++) {
-      const h = f - (f % POW2[j]);
+      const h = Math.floor(f / POW2[j]) * POW2[j]; // f rounded down to 2^j (exact; no float %)
       if (this.tag(h) && h + POW2[this.order(h)] > f) return h;
     }
     return this.winCount() !== 0 && this.findWindow(f) >= 0 ? f : -1;
