@@ -106,6 +106,40 @@ function build(s: Setup, memory: PhysicalMemory, ranges?: { start: number; end: 
 }
 
 /** Times `body` on a fresh allocator, 5 runs, and returns the median of elapsed/ops. */
+// Each timed loop is its own small function, as a caller's hot loop would be: V8 then
+// optimises it on its own, with its own inlining budget. Inside one large function holding
+// every workload, the budget is spent before the later loops and the allocator's calls stay
+// calls (a 1.5-2x difference on the single-frame rows, measured).
+function loopFill(a: FrameAllocator, order: Float64Array): number {
+  let n = 0;
+  for (;;) {
+    const f = a.allocate();
+    if (f === null) return n;
+    order[n++] = f;
+  }
+}
+function loopFree(a: FrameAllocator, list: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) a.free(list[i]);
+}
+function loopAllocRuns(a: FrameAllocator, list: Float64Array, n: number, count: number, align: { align: number } | undefined): void {
+  for (let i = 0; i < n; i++) list[i] = a.allocate(count, align)!;
+}
+function loopFreeRuns(a: FrameAllocator, list: Float64Array, n: number, count: number): void {
+  for (let i = 0; i < n; i++) a.free(list[i], count);
+}
+function loopChurn(a: FrameAllocator, pool: Float64Array, idx: Uint32Array, ops: number): void {
+  for (let i = 0; i < ops; i++) {
+    const j = idx[i];
+    a.free(pool[j]);
+    pool[j] = a.allocate()!;
+  }
+}
+function loopCount(a: FrameAllocator): number {
+  let n = 0;
+  while (a.allocate() !== null) n++;
+  return n;
+}
+
 function runNative(s: Setup): void {
   const scale = s.frames / 2 ** 24;
   const memory = makeMemory(s);
@@ -133,16 +167,12 @@ function runNative(s: Setup): void {
       const a = fresh();
       let n = 0;
       const stop = clock();
-      for (;;) {
-        const f = a.allocate();
-        if (f === null) break;
-        order[n++] = f;
-      }
+      n = loopFill(a, order);
       tf.push(per(stop(), n));
       const list = order.subarray(0, n);
       shuffle(list, 0x12345678);
       const stop2 = clock();
-      for (let i = 0; i < n; i++) a.free(list[i]);
+      loopFree(a, list, n);
       tr.push(per(stop2(), n));
     }
     report(label('alloc1.fill_all'), med(tf), 'ns/op', nat('alloc1.fill_all_2^24'));
@@ -158,11 +188,11 @@ function runNative(s: Setup): void {
       const a = fresh();
       const list = new Float64Array(N);
       const stop = clock();
-      for (let i = 0; i < N; i++) list[i] = a.allocate(2 ** k, k === 0 ? undefined : align)!;
+      loopAllocRuns(a, list, N, 2 ** k, k === 0 ? undefined : align);
       ta.push(per(stop(), N));
       shuffle(list, 0x12345678);
       const stop2 = clock();
-      for (let i = 0; i < N; i++) a.free(list[i], 2 ** k);
+      loopFreeRuns(a, list, N, 2 ** k);
       tr.push(per(stop2(), N));
     }
     const full = Math.min(2 ** 20, 2 ** (23 - k));
@@ -182,11 +212,7 @@ function runNative(s: Setup): void {
       const pool = new Float64Array(POOL);
       for (let j = 0; j < POOL; j++) pool[j] = a.allocate()!;
       const stop = clock();
-      for (let i = 0; i < OPS; i++) {
-        const j = idx[i];
-        a.free(pool[j]);
-        pool[j] = a.allocate()!;
-      }
+      loopChurn(a, pool, idx, OPS);
       t.push(per(stop(), OPS));
     }
     report(label(`churn_free1+alloc1.pool${POOL}`), med(t), 'ns/pair', nat('churn_free1+alloc1.pool65536.x2^20'));
@@ -204,7 +230,7 @@ function runNative(s: Setup): void {
       ti.push(stop());
       let n = 0;
       const stop2 = clock();
-      while (a.allocate() !== null) n++;
+      n = loopCount(a);
       tf.push(per(stop2(), n));
     }
     report(label(`uefi_like.init_${ranges.length}ranges`), med(ti), 'ms', scale === 1 ? nat('uefi_like.init_511ranges') : null);

@@ -68,6 +68,8 @@ export class BuddyLists {
   private readonly tagOff: number;
   /** The metadata window as one array when it lies in one buffer, else null. */
   private readonly meta: Uint32Array | null;
+  /** {@link tagOff} as an int32 field when {@link meta} is set (V8 then adds it as an integer, not a double). */
+  private readonly tagOffI: number;
   /**
    * The frames `[fwLo, fwHi)` as one array of words (frame fwLo's first word = index 0), for
    * the nodes kept in free frames: the largest plain buffer region, else null. Frames outside
@@ -89,6 +91,7 @@ export class BuddyLists {
     this.tagEnd = L.baseFrame + (L.ws.bytes / 4 - L.tagOff) * 32;
     this.tagOff = L.tagOff;
     this.meta = L.ws.all;
+    this.tagOffI = this.meta !== null ? L.tagOff | 0 : 0;
     let best: { buffer: ArrayBufferLike; byteOffset: number; base: number; size: number } | null = null;
     for (const r of words.memory.regions()) {
       if (r.lazy || r.buffer === null || r.base % FRAME_SIZE !== 0 || r.byteOffset % 4 !== 0 || r.size < FRAME_SIZE) continue;
@@ -388,10 +391,10 @@ export class BuddyLists {
       // the same search on int32 frame offsets: for each order j the candidate head is rel
       // rounded down to 2^j, whose tag bit is one load (the base is 2^maxOrder aligned)
       const r = rel | 0;
-      const to = this.tagOff;
+      const to = this.tagOffI;
       for (let k = 0; k <= max; k++) {
         const hr = (r >>> k) << k;
-        if ((meta[to + (hr >>> 5)] >>> (hr & 31)) & 1) {
+        if ((meta[to + (hr >> 5)] >>> (hr & 31)) & 1) { // (>> keeps the index an int32; hr >= 0)
           const h = this.base + hr;
           if (h + POW2[this.order(h)] > f) return h;
         }
