@@ -76,8 +76,12 @@ export function countTables(node: TableNode | null, level: number, vpn: number, 
     const slotStart = vpn - mod(vpn, span);
     const chunkEnd = Math.min(end, slotStart + span);
     if (canLeaf(item, level, vpn, ppn, end)) {
-      vpn += span;
-      ppn += span;
+      // leaves need no table: skip the whole run of leaf slots (see writeLeaves)
+      const n = Math.min(512 - i, Math.floor((end - vpn) / span));
+      vpn += n * span;
+      ppn += n * span;
+      i += n;
+      continue;
     } else {
       const child = node === null ? null : node.children![i];
       if (child === null) {
@@ -130,6 +134,19 @@ export function writeLeaves(ctx: MapContext, node: TableNode, level: number, vpn
   while (vpn < end) {
     const slotStart = vpn - mod(vpn, span);
     const chunkEnd = Math.min(end, slotStart + span);
+    if (canLeaf(item, level, vpn, ppn, end) && node.children![i] === null) {
+      // a run of huge leaves in empty slots (a direct map): written in one tight loop. Each
+      // slot of the run is a leaf too: vpn and ppn stay span-aligned and the range covers it
+      const children = node.children!;
+      const max = Math.min(512 - i, Math.floor((end - vpn) / span));
+      let n = 1;
+      while (n < max && children[i + n] === null) n++;
+      writeRun(node, i, n, ppn, span, leafLo(item.flagsLo, level), item.flagsHi);
+      vpn += n * span;
+      ppn += n * span;
+      i += n;
+      continue;
+    }
     if (canLeaf(item, level, vpn, ppn, end)) {
       const old = node.children![i];
       if (old !== null) {
@@ -157,8 +174,17 @@ export function writeLeaves(ctx: MapContext, node: TableNode, level: number, vpn
 
 /** Writes `count` consecutive 4 KiB leaves from index `i` of a PT (hot loop, no BigInt). */
 export function writePtes(node: TableNode, i: number, count: number, ppn: number, flagsLo: number, flagsHi: number): void {
+  writeRun(node, i, count, ppn, 1, leafLo(flagsLo, 1), flagsHi);
+}
+
+/**
+ * Writes `count` consecutive leaves from index `i` of `node`, each `span` pages on from the
+ * last (1 in a PT, 512 or 512^2 for 2 MiB / 1 GiB leaves), with entry low flags `lo0` (the
+ * level's encoding, from leafLo) and high flags `flagsHi`; counts them (hot loop, no BigInt).
+ */
+export function writeRun(node: TableNode, i: number, count: number, ppn: number, span: number, lo0: number, flagsHi: number): void {
   const w = node.words;
-  const lo0 = leafLo(flagsLo, 1);
+  // the frame number as bits 12..31 (pLo, in pages) and 32..51 (pHi) of the address
   let pLo = mod(ppn, TWO20);
   let pHi = (Math.floor(ppn / TWO20) | flagsHi) >>> 0;
   let k = i << 1;
@@ -167,8 +193,9 @@ export function writePtes(node: TableNode, i: number, count: number, ppn: number
     w[k] = (pLo << 12) | lo0;
     w[k + 1] = pHi;
     k += 2;
-    if (++pLo === TWO20) {
-      pLo = 0;
+    pLo += span;
+    if (pLo >= TWO20) {
+      pLo -= TWO20;
       pHi++;
     }
   }
