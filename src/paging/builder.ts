@@ -22,7 +22,7 @@ import { pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.j
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
 import { leafPhys, RegionWalker, translateAddrsInto } from './fastwalk.js';
-import { LeafTableCache, mapOneLeaf, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
+import { LeafTableCache, mapOneHuge, mapOneLeaf, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
 /** Options of {@link PageTableBuilder}. */
@@ -130,7 +130,7 @@ export class PageTableBuilder {
           }
         }
       }
-      this.mapRequest({ virt, phys, size, flags, pageSize });
+      this.mapFields(virt, phys, size, flags, pageSize);
     } else {
       this.mapRequest(request);
     }
@@ -162,6 +162,17 @@ export class PageTableBuilder {
     // the directory counted a new present, executable entry: its own entry above may change
     refreshParents(dir);
     return true;
+  }
+
+  /** {@link map} past its 4 KiB fast path: one huge leaf straight into its table, else the general path. */
+  private mapFields(virt: bigint, phys: number, size: number | bigint, flags: MapRequest['flags'], pageSize: MapRequest['pageSize']): void {
+    if ((size === 0x200000 || size === 0x40000000) && (pageSize === size || pageSize === undefined || pageSize === 'auto') && typeof phys === 'number' && this.guards.length === 0) {
+      // (a direct map built call by call)
+      const hi = Math.floor(phys / 0x100000000);
+      const lo = phys - hi * 0x100000000;
+      if (hi >= 0 && hi < 0x100000 && (lo >>> 0) === lo && mapOneHuge(this.rootNode, this.levels, virt, lo >>> 12, hi, flags, size === 0x200000 ? 2 : 3) === 1) return;
+    }
+    this.mapRequest({ virt, phys, size, flags, pageSize });
   }
 
   /** The general single-request path (every typed error is raised here). */

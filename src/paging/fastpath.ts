@@ -101,6 +101,37 @@ export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: numbe
 }
 
 /**
+ * Maps one 2 MiB (`level` 2) or 1 GiB (`level` 3) leaf when the table that holds it exists and
+ * its slot is empty with no table below it (so nothing can overlap): the single-call form of a
+ * direct map. Same contract as {@link mapOnePage}: 1 mapped, -1 a table on the way is missing,
+ * 0 the general path must decide (also for misaligned addresses).
+ */
+export function mapOneHuge(root: TableNode, levels: number, virt: unknown, physLoPage: number, physHi: number, flagsIn: unknown, level: number): number {
+  if (!loadVirt(virt, levels)) return 0; // MAP_GENERAL
+  const vlo = virtLo();
+  const vhi = virtHi();
+  const low = level === 2 ? 0x1ff : 0x3ffff; // page bits below the leaf size
+  if (vlo & 0xfff || (vlo >>> 12) & low || physLoPage & low) return 0;
+  const flags = flagsOf(flagsIn);
+  let n: TableNode | null = root;
+  if (levels === 5) n = n.children![(vhi >>> 16) & 511];
+  if (n !== null) n = n.children![(vhi >>> 7) & 511];
+  const i3 = ((vlo >>> 30) | (vhi << 2)) & 511;
+  if (level === 2 && n !== null) n = n.children![i3];
+  if (n === null) return -1; // NO_PAGE_TABLE
+  const i = level === 2 ? (vlo >>> 21) & 511 : i3;
+  const w = n.words;
+  if (w[i << 1] & P || n.children![i] !== null) return 0;
+  const lo = (leafLo(flags.lo, level) | (physLoPage << 12)) >>> 0;
+  const hi = (physHi | flags.hi) >>> 0;
+  w[i << 1] = lo;
+  w[(i << 1) + 1] = hi;
+  n.count(lo, hi, 1);
+  refreshParents(n);
+  return 1; // MAPPED
+}
+
+/**
  * Unmaps the one 4 KiB page at `virt` when its page table exists and stays in place
  * (`keepEmptyTable`, or other entries remain); returns the bytes unmapped (0 for a hole),
  * or -1 when the general path must handle the call.
