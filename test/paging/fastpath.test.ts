@@ -30,7 +30,14 @@ function twin(levels: 4 | 5) {
 const opArb = fc.oneof(
   fc.record({ op: fc.constant('map' as const), page: fc.integer({ min: 0, max: 2047 }), phys: fc.integer({ min: 0, max: 1 << 20 }), flags: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ op: fc.constant('unmap' as const), page: fc.integer({ min: 0, max: 2047 }), keep: fc.boolean() }),
-  fc.record({ op: fc.constant('huge' as const), unit: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({
+    op: fc.constant('huge' as const),
+    unit: fc.integer({ min: 0, max: 3 }),
+    gib: fc.boolean(),
+    phys: fc.constantFrom(0x40000000, 0x80000000, 0x40001000, 0x40200000, 2 ** 51),
+    flags: fc.integer({ min: 0, max: 4 }),
+    auto: fc.boolean(),
+  }),
   fc.record({ op: fc.constant('clear' as const), unit: fc.integer({ min: 0, max: 3 }), keep: fc.boolean() }),
 );
 
@@ -50,7 +57,12 @@ describe('single-page fast paths', () => {
                 } else if (o.op === 'unmap') {
                   return String(b.pt.unmap(BASE + BigInt(o.page * 4096), general ? 4096n : 4096, { freeTables: !o.keep }));
                 } else if (o.op === 'huge') {
-                  b.pt.map({ virt: BASE + BigInt(o.unit) * 0x200000n, phys: 0x40000000, size: 0x200000, pageSize: 0x200000 });
+                  // one 2 MiB or 1 GiB leaf per call (the fast path when its table exists)
+                  const size = o.gib ? 0x40000000 : 0x200000;
+                  const flags = o.flags === 4 ? { pat: true, user: true, noExecute: true, dirty: true } : o.flags === 3 ? { writable: true, global: true } : flagSets[o.flags];
+                  const req = { virt: BASE + BigInt(o.unit) * BigInt(size), phys: o.phys, size, flags, pageSize: o.auto ? ('auto' as const) : size };
+                  if (general) b.pt.mapAll([req]);
+                  else b.pt.map(req);
                 } else {
                   return String(b.pt.unmap(BASE + BigInt(o.unit) * 0x200000n, 0x200000, { freeTables: !o.keep }));
                 }
