@@ -58,7 +58,7 @@ describe('single-page fast paths', () => {
                   return String(b.pt.unmap(BASE + BigInt(o.page * 4096), general ? 4096n : 4096, { freeTables: !o.keep }));
                 } else if (o.op === 'huge') {
                   // one 2 MiB or 1 GiB leaf per call (the fast path when its table exists)
-                  const size = o.gib ? 0x40000000 : 0x200000;
+                  const size = (o.gib ? 0x40000000 : 0x200000) as 0x200000 | 0x40000000;
                   const flags = o.flags === 4 ? { pat: true, user: true, noExecute: true, dirty: true } : o.flags === 3 ? { writable: true, global: true } : flagSets[o.flags];
                   const req = { virt: BASE + BigInt(o.unit) * BigInt(size), phys: o.phys, size, flags, pageSize: o.auto ? ('auto' as const) : size };
                   if (general) b.pt.mapAll([req]);
