@@ -354,22 +354,20 @@ describe('specifics', () => {
     shared.write(0, memory.read(0, 32 * MiB));
     const other = BitmapFrameAllocator.attach(shared, meta);
     other.check();
-    const seen = new Set(kept);
-    for (let a = other.allocate(); a !== null; a = other.allocate()) {
-      expect(seen.has(a)).toBe(false);
-      seen.add(a);
-    }
-    expect(seen.size).toBe(total);
-    other.check();
+    /** Allocates until null: every frame handed out is new, and with `kept` they make up `total`. */
+    const exhaust = (a: BitmapFrameAllocator) => {
+      const seen = new Set(kept);
+      for (let f = a.allocate(); f !== null; f = a.allocate()) {
+        expect(seen.has(f)).toBe(false);
+        seen.add(f);
+      }
+      expect(seen.size).toBe(total);
+      expect(a.stats().free).toBe(0);
+      a.check();
+    };
+    exhaust(other);
     // and the original instance, lazily kept state and all, does the same
-    const seen2 = new Set(kept);
-    for (let a = frames.allocate(); a !== null; a = frames.allocate()) {
-      expect(seen2.has(a)).toBe(false);
-      seen2.add(a);
-    }
-    expect(seen2.size).toBe(total);
-    expect(frames.stats().free).toBe(0);
-    frames.check();
+    exhaust(frames);
   });
 
   it('bitmap: a descent that meets a lazily unmarked full word marks it and goes on', () => {
