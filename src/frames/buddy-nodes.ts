@@ -223,6 +223,70 @@ export abstract class BuddyNodes {
     if (this.addCount(j, -1) === 0) this.hdr[MASK] = (this.hdr[MASK] & ~(1 << j)) >>> 0;
   }
 
+  // ---- single frames on int32 words ------------------------------------------------------
+  // push/remove for order 0 written out on raw words, for the common case where the frame's
+  // node is in the fast window and every number involved is below 2^31 (else: -2 / false, and
+  // the caller takes the general methods, which do the same writes).
+
+  /** {@link remove} of the head of list 0: the frame taken, or -2 (list empty, or not the fast case). */
+  popFrame(): number {
+    const hdr = this.hdr;
+    const fw = this.fw;
+    const meta = this.meta;
+    const hv = hdr[HEADS]; // the head + 1 (0: empty)
+    if (fw === null || meta === null || hv === 0 || hv > 0x7fffffff || hdr[HEADS + 1] !== 0) return -2;
+    const f = hv - 1;
+    const r = f - this.base;
+    if (!(f >= this.fwLo && f < this.fwHi && r >= 0 && f < this.tagEnd)) return -2;
+    const k = (f - this.fwLo) * 1024;
+    const nlo = fw[k];
+    const nhi = fw[k + 1];
+    // the head becomes f's next (links are stored + 1, so copied as they are); its prev: none
+    hdr[HEADS] = nlo;
+    hdr[HEADS + 1] = nhi;
+    if (nlo !== 0 || nhi !== 0) this.setLink(nhi * TWO32 + nlo - 1, 8, -1);
+    meta[this.tagOffI + (r >> 5)] &= ~(1 << (r & 31));
+    fw[k + 5] = 0; // magic
+    const c = hdr[COUNTS];
+    if (c > 1 || (c === 1 && hdr[COUNTS + 1] !== 0)) hdr[COUNTS] = c - 1;
+    else if (this.addCount(0, -1) === 0) hdr[MASK] &= ~1;
+    return f;
+  }
+
+  /** {@link push} of frame f on list 0; false (nothing written) when not the fast case. */
+  pushFrame(f: number): boolean {
+    const hdr = this.hdr;
+    const fw = this.fw;
+    const meta = this.meta;
+    const hv = hdr[HEADS]; // the old head + 1 (0: empty)
+    const r = f - this.base;
+    if (fw === null || meta === null || hv > 0x7fffffff || hdr[HEADS + 1] !== 0 || f >= 0x7fffffff || !(f >= this.fwLo && f < this.fwHi && r >= 0 && f < this.tagEnd)) return false;
+    const k = (f - this.fwLo) * 1024;
+    fw[k] = hv; // next = old head
+    fw[k + 1] = 0;
+    fw[k + 2] = 0; // prev: none
+    fw[k + 3] = 0;
+    fw[k + 4] = 0; // order
+    fw[k + 5] = MAGIC;
+    if (hv !== 0) this.setLink(hv - 1, 8, f);
+    hdr[HEADS] = f + 1;
+    meta[this.tagOffI + (r >> 5)] |= 1 << (r & 31);
+    const c = hdr[COUNTS];
+    if (c < 0x7fffffff) hdr[COUNTS] = c + 1;
+    else this.addCount(0, 1);
+    hdr[MASK] |= 1;
+    return true;
+  }
+
+  /** Whether frame f heads a free block of order 0 (its buddy test on free), on the fast case; -1 when not the fast case. */
+  freeOrder0(f: number): number {
+    const meta = this.meta;
+    const r = f - this.base;
+    if (meta === null || !(r >= 0 && r < 0x7fffffff && f < this.tagEnd)) return -1;
+    if (((meta[this.tagOffI + (r >> 5)] >>> (r & 31)) & 1) === 0) return 0;
+    return this.order(f) === 0 ? 1 : 0;
+  }
+
   // ---- windows -------------------------------------------------------------------------
 
   protected winCount(): number {
