@@ -370,6 +370,34 @@ describe('specifics', () => {
     exhaust(frames);
   });
 
+  it('buddy: single frames in and out of the fast window (two plain regions and a lazy one) are handed out once each', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 4 * MiB); // small plain region
+    memory.addRegion(8 * MiB, 16 * MiB); // the largest plain region: the nodes' fast window
+    memory.addRegion(32 * MiB, 4 * MiB, { backing: 'lazy' });
+    const ranges = [{ start: MiB, end: 4 * MiB }, { start: 8 * MiB, end: 24 * MiB }, { start: 32 * MiB, end: 36 * MiB }];
+    const buddy = BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges, maxOrder: 6 });
+    const total = buddy.stats().free;
+    const take = () => {
+      const got: number[] = [];
+      for (let a = buddy.allocate(); a !== null; a = buddy.allocate()) got.push(a);
+      expect(new Set(got).size).toBe(got.length);
+      return got;
+    };
+    const first = take();
+    expect(first.length).toBe(total);
+    expect(first.some((a) => a < 4 * MiB) && first.some((a) => a >= 8 * MiB && a < 24 * MiB) && first.some((a) => a >= 32 * MiB)).toBe(true);
+    // free in a scrambled order (coalescing on and off the fast path), then take everything again
+    for (let i = 0; i < first.length; i++) buddy.free(first[(i * 7919) % first.length]);
+    buddy.check();
+    expect(buddy.stats().free).toBe(total);
+    const second = take();
+    expect(second.slice().sort((x, y) => x - y)).toEqual(first.slice().sort((x, y) => x - y));
+    expect(() => buddy.free(second[0] + 0)).not.toThrow();
+    expect(() => buddy.free(second[0])).toThrowError(expect.objectContaining({ code: 'FRAME_NOT_ALLOCATED' }));
+    buddy.check();
+  });
+
   it('bitmap: a descent that meets a lazily unmarked full word marks it and goes on', () => {
     const memory = new PhysicalMemory({ shared: false });
     memory.addRegion(0, 32 * MiB);
