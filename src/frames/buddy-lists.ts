@@ -197,20 +197,6 @@ export class BuddyLists extends BuddyNodes {
     return -1;
   }
 
-  /** One frame from list 0 (the fast case of {@link takeAny}(0)), or -1. */
-  takeFrame(): number {
-    const f = this.popFrame();
-    return f !== -2 ? f : this.takeAny(0);
-  }
-
-  /** {@link release}(f, 0) with the fast case first: a frame whose buddy is not a free frame goes straight on list 0. */
-  releaseFrame(f: number): void {
-    // the buddy follows f when f is even (relative to the 2^maxOrder aligned base: same parity)
-    const b = f - Math.floor(f / 2) * 2 === 0 ? f + 1 : f - 1;
-    if (this.freeOrder0(b) === 0 && this.pushFrame(f)) return;
-    this.release(f, 0);
-  }
-
   /** Returns the taken block (f, k) to the lists, merging with free buddies. */
   release(f: number, k: number): void {
     const max = this.max;

@@ -175,7 +175,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     if (count === 1 && options === undefined) {
       const lock = this.lock;
       if (lock.active) lock.acquire();
-      const f = this.lists.takeFrame();
+      const f = this.lists.takeAny(0);
       if (f >= 0) this.bumpUsed(1);
       if (lock.active) lock.release();
       return f < 0 ? null : f * FRAME_SIZE;
@@ -274,7 +274,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       if (lock.active) lock.release();
       return false;
     }
-    this.lists.releaseFrame(f);
+    this.lists.release(f, 0);
     this.bumpUsed(-1);
     if (lock.active) lock.release();
     return true;
