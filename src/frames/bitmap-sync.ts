@@ -106,7 +106,9 @@ export abstract class BitmapSync extends BitmapTree {
       w = this.descend(a);
       if (w < 0) return null;
       lw = a[leafOff + w];
-      if (lw === -1) this.markFull(a, w); // a lazily unmarked full word: mark it, descend again
+      // a lazily unmarked full word: mark it and descend again (each pass marks another word;
+      // a word already marked means the summaries above contradict it: never loop on that)
+      if (lw === -1 && !this.markFull(a, w)) this.corrupt(`the summaries lead to leaf word ${w}, which is full and marked full`);
     }
     this.hint = w;
     const b = low(~lw);
@@ -122,18 +124,20 @@ export abstract class BitmapSync extends BitmapTree {
   /**
    * Sets the FULL bit of leaf word `w` (all ones) and carries on upwards while a summary word
    * turns all ones. Stops at a bit already set: above level 1 the summaries are exact.
+   * False when the word's own bit was set already.
    */
-  private markFull(a: Int32Array, w: number): void {
+  private markFull(a: Int32Array, w: number): boolean {
     const fullOff = this.fullOff;
     for (let k = 1; k <= this.levels; k++) {
       const i = fullOff[k] + (w >>> 5);
       const m = 1 << (w & 31);
       const f = a[i];
-      if ((f & m) !== 0) return;
+      if ((f & m) !== 0) return k > 1;
       a[i] = f | m;
-      if ((f | m) !== -1) return;
+      if ((f | m) !== -1) return true;
       w >>>= 5;
     }
+    return true;
   }
 
   /** Sets the USED bit of leaf word `w` (no longer all free) and its ancestors', up to the first already set. */

@@ -170,7 +170,7 @@ export class PageTableBuilder {
       // (a direct map built call by call)
       const hi = Math.floor(phys / 0x100000000);
       const lo = phys - hi * 0x100000000;
-      if (hi >= 0 && hi < 0x100000 && (lo >>> 0) === lo && mapOneHuge(this.rootNode, this.levels, virt, lo >>> 12, hi, flags, size === 0x200000 ? 2 : 3) === 1) return;
+      if (hi >= 0 && hi < 0x100000 && (lo >>> 0) === lo && (lo & 0xfff) === 0 && mapOneHuge(this.rootNode, this.levels, virt, lo >>> 12, hi, flags, size === 0x200000 ? 2 : 3) === 1) return;
     }
     this.mapRequest({ virt, phys, size, flags, pageSize });
   }

@@ -104,7 +104,8 @@ export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: numbe
  * Maps one 2 MiB (`level` 2) or 1 GiB (`level` 3) leaf when the table that holds it exists and
  * its slot is empty with no table below it (so nothing can overlap): the single-call form of a
  * direct map. Same contract as {@link mapOnePage}: 1 mapped, -1 a table on the way is missing,
- * 0 the general path must decide (also for misaligned addresses).
+ * 0 the general path must decide (also for misaligned addresses). The caller has checked
+ * `phys` (an integer below 2^52, 4 KiB aligned: `physLoPage` holds bits 12..31 only).
  */
 export function mapOneHuge(root: TableNode, levels: number, virt: unknown, physLoPage: number, physHi: number, flagsIn: unknown, level: number): number {
   if (!loadVirt(virt, levels)) return 0; // MAP_GENERAL

@@ -238,6 +238,28 @@ describe('typed errors change nothing', () => {
     expect(pt.translateAddr(v + 0x123n)).toBe(0x40000123);
   });
 
+  it('a run of 2 MiB leaves over slots holding kept-empty page tables releases those tables', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 0x20000);
+    const frames = new ListFrames(0x1000, 0x20000);
+    const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+    const G = 0x40000000n;
+    for (const slot of [3n, 7n]) {
+      pt.map({ virt: G + slot * 0x200000n, phys: 0x1234000, size: 4096, flags: { writable: true } });
+      pt.unmap(G + slot * 0x200000n, 4096, { freeTables: false });
+    }
+    expect(pt.tableFrames().length).toBe(5); // root, PDPT, PD, two empty page tables
+    // phys only 2 MiB aligned: 'auto' makes 512 leaves of 2 MiB, run by run around slots 3 and 7
+    pt.map({ virt: G, phys: 3 * 0x200000, size: GiB, flags: { user: true } });
+    expect(pt.tableFrames().length).toBe(3);
+    expect(frames.inUse.size).toBe(3);
+    for (const slot of [0n, 3n, 5n, 7n, 511n]) {
+      expect(pt.translate(G + slot * 0x200000n + 0x345n)).toEqual({ phys: Number(3n * 0x200000n + slot * 0x200000n + 0x345n), flags: expect.objectContaining({ user: true }), pageSize: 0x200000 });
+    }
+    expect(pt.mappings().length).toBe(512);
+    expect(readPageTables(memory, { root: pt.root, levels: 4 }).mappings()).toEqual(pt.mappings());
+  });
+
   it('a frame source handing out unbacked frames is a typed error, changing nothing', () => {
     const memory = new PhysicalMemory();
     memory.addRegion(0, MiB);

@@ -34,8 +34,8 @@ const opArb = fc.oneof(
     op: fc.constant('huge' as const),
     unit: fc.integer({ min: 0, max: 3 }),
     gib: fc.boolean(),
-    phys: fc.constantFrom(0x40000000, 0x80000000, 0x40001000, 0x40200000, 2 ** 51),
-    flags: fc.integer({ min: 0, max: 4 }),
+    phys: fc.constantFrom(0x40000000, 0x80000000, 0x40001000, 0x40200000, 2 ** 51, 0x40000800, 0x80000fff),
+    flags: fc.integer({ min: 0, max: 5 }),
     auto: fc.boolean(),
   }),
   fc.record({ op: fc.constant('clear' as const), unit: fc.integer({ min: 0, max: 3 }), keep: fc.boolean() }),
@@ -59,7 +59,7 @@ describe('single-page fast paths', () => {
                 } else if (o.op === 'huge') {
                   // one 2 MiB or 1 GiB leaf per call (the fast path when its table exists)
                   const size = (o.gib ? 0x40000000 : 0x200000) as 0x200000 | 0x40000000;
-                  const flags = o.flags === 4 ? { pat: true, user: true, noExecute: true, dirty: true } : o.flags === 3 ? { writable: true, global: true } : flagSets[o.flags];
+                  const flags = o.flags === 5 ? ({ bogus: true } as never) : o.flags === 4 ? { pat: true, user: true, noExecute: true, dirty: true } : o.flags === 3 ? { writable: true, global: true } : flagSets[o.flags];
                   const req = { virt: BASE + BigInt(o.unit) * BigInt(size), phys: o.phys, size, flags, pageSize: o.auto ? ('auto' as const) : size };
                   if (general) b.pt.mapAll([req]);
                   else b.pt.map(req);
