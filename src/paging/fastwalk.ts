@@ -1,9 +1,10 @@
 /**
  * The per-call hot paths' address handling and the translate walk: a bigint virtual
  * address becomes two 32-bit words (one store into a BigUint64Array, no BigInt
- * arithmetic, nothing allocated), and {@link walkLeaf} does the CPU's walk over the table
- * words of the memory region holding the root ({@link RegionWalker}), on int32 word offsets,
- * for `translate`, `translateAddr` and `translateAddrs` alike.
+ * arithmetic, nothing allocated), and the CPU's walk over the table words of the memory region
+ * holding the root ({@link RegionWalker}), on int32 word offsets: {@link walkLeaf}, a loop small
+ * enough to be inlined through the per-call chain (`translate`, `translateAddr`), and
+ * {@link walkLeafStraight}, the same rules as straight-line code for `translateAddrs`' loop.
  * The builder falls back to the general walk (walk.ts) whenever this one cannot decide.
  *
  * @module
@@ -60,16 +61,42 @@ export const WALK_GENERAL = -2;
  * found, as `k * 4 + level` (k its low word's index in `w`, level 1 = 4 KiB, 2 = 2 MiB,
  * 3 = 1 GiB; see {@link leafPhys}), {@link NOT_MAPPED}, or {@link WALK_GENERAL} when a table lies
  * outside `[0, lastTable]` (byte offsets, below 2^31, so the result is a small integer) or in
- * another 4 GiB window (`baseHi`).
- *
- * Shaped for speed (each measured): the four levels below the top are straight-line code
- * ({@link walk4}), small enough that V8 inlines it into `translateAddr` and from there into
- * the caller's loop; a loop over the levels measured 1.5x slower (its phis), and one function
- * holding the 5-level step as well is too big to inline, which made it 3x slower: a walk ends
- * in a cache miss on the leaf, and only a short loop body lets the CPU overlap several walks.
- * Table offsets are int32 (`| 0`): a uint32 value (`>>> 0`) kept in a variable becomes a double.
+ * another 4 GiB window (`baseHi`). A loop over the levels rather than unrolled code, so that V8
+ * inlines it into `translateAddr` and from there into the caller's loop (the straight-line form
+ * is too big for that chain's inlining budget in some callers: a builder held in a constant
+ * then ran 1.7x slower, its result boxed).
  */
 export function walkLeaf(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
+  let offset = root;
+  let index = levels === 5 ? (vhi >>> 16) & 511 : (vhi >>> 7) & 511;
+  for (let level = levels; ; level--) {
+    const k = (offset >>> 2) + (index << 1);
+    const lo = w[k];
+    if (!(lo & P)) return -1; // NOT_MAPPED
+    if (level === 1 || lo & PS) {
+      // NOT_MAPPED where the CPU faults on reserved bits: PS in a PML4E / PML5E, bits 13..29 of
+      // a 1 GiB leaf, bits 13..20 of a 2 MiB leaf (as walk.ts's reservedBits, MAXPHYADDR 52)
+      if (level > 3 || (level === 3 && lo & 0x3fffe000) || (level === 2 && lo & 0x1fe000)) return -1;
+      return (k << 2) | level;
+    }
+    offset = ((lo & ADDR_LO_4K) - baseLo) >>> 0;
+    // (checking the high word here, after the offset, measured twice as fast as before it)
+    if (offset > lastTable || (w[k + 1] & ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
+    index = level === 5 ? (vhi >>> 7) & 511 : level === 4 ? ((vlo >>> 30) | (vhi << 2)) & 511 : level === 3 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
+  }
+}
+
+/**
+ * The same walk as {@link walkLeaf}, same results, as straight-line code for the four levels
+ * below the top ({@link walk4}; {@link walkTop5} adds the PML5 step). In a loop over many
+ * addresses (`translateAddrs`) it measured 1.25x faster than the loop form: each walk ends in
+ * a cache miss on the leaf, and a short loop body lets the CPU overlap more walks. It is too
+ * big for V8 to inline through the per-call chain (`translateAddr` -> `find` -> walk) in every
+ * caller, and where it is not inlined the result is boxed: per call the loop form is used.
+ * Table offsets are int32 (`| 0`): a uint32 (`>>> 0`) kept in a variable becomes a double.
+ * test/paging/fastwalk.test.ts checks both forms against the general walk on random tables.
+ */
+export function walkLeafStraight(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
   if (levels === 5) {
     const top = walkTop5(w, root, baseLo, baseHi, lastTable, vhi);
     return top < 0 ? top : walk4(w, top, baseLo, baseHi, lastTable, vlo, vhi);
@@ -128,7 +155,7 @@ export function leafPhys(w: Uint32Array, found: number, vlo: number): number {
  * {@link WALK_GENERAL}. The result, a double above 2^31, is never boxed once inlined.
  */
 export function walkAddr(w: Uint32Array, root: number, baseLo: number, baseHi: number, lastTable: number, levels: number, vlo: number, vhi: number): number {
-  const found = walkLeaf(w, root, baseLo, baseHi, lastTable, levels, vlo, vhi);
+  const found = walkLeafStraight(w, root, baseLo, baseHi, lastTable, levels, vlo, vhi);
   return found < 0 ? found : leafPhys(w, found, vlo);
 }
 
@@ -177,18 +204,8 @@ export class RegionWalker {
     if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return -2; // WALK_GENERAL
     S64[0] = virt;
     const vhi = S32[HI_WORD];
-    // kept small for V8's inlining budget: the per-call chain translateAddr -> find -> walk4
-    // must fit it whole, or the walk stays a call (measured 1.3x slower)
-    if (this.levels !== 4) return this.find5(vhi);
-    const top = vhi >>> 15;
-    if (top !== 0 && top !== 0x1ffff) return -2; // WALK_GENERAL: not canonical
-    return walk4(this.words, this.rootOffset, this.baseLo, this.baseHi, this.lastTable, S32[LO_WORD], vhi);
-  }
-
-  /** {@link find} for 5-level tables, after the address words were loaded. */
-  private find5(vhi: number): number {
-    const top = vhi >>> 24;
-    if (top !== 0 && top !== 0xff) return -2;
+    const top = this.levels === 5 ? vhi >>> 24 : vhi >>> 15;
+    if (top !== 0 && top !== (this.levels === 5 ? 0xff : 0x1ffff)) return -2; // WALK_GENERAL
     return walkLeaf(this.words, this.rootOffset, this.baseLo, this.baseHi, this.lastTable, this.levels, S32[LO_WORD], vhi);
   }
 
