@@ -223,11 +223,16 @@ describe('typed errors change nothing', () => {
     expect(Buffer.from(memory.read(0, 0x20800)).equals(before)).toBe(true);
   });
 
-  it('a huge leaf over kept-empty tables gives back every table below it', () => {
+  /** 128 KiB of memory with frames from 0x1000 up: every table frame is visible in `frames.inUse`. */
+  const small = () => {
     const memory = new PhysicalMemory({ shared: false });
     memory.addRegion(0, 0x20000);
     const frames = new ListFrames(0x1000, 0x20000);
-    const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+    return { memory, frames, pt: new PageTableBuilder({ memory, frames, levels: 4 }) };
+  };
+
+  it('a huge leaf over kept-empty tables gives back every table below it', () => {
+    const { memory, frames, pt } = small();
     const v = 0xffff800040000000n;
     pt.map({ virt: v, phys: 0, size: 4096 });
     pt.unmap(v, 4096, { freeTables: false });
@@ -239,10 +244,7 @@ describe('typed errors change nothing', () => {
   });
 
   it('a run of 2 MiB leaves over slots holding kept-empty page tables releases those tables', () => {
-    const memory = new PhysicalMemory({ shared: false });
-    memory.addRegion(0, 0x20000);
-    const frames = new ListFrames(0x1000, 0x20000);
-    const pt = new PageTableBuilder({ memory, frames, levels: 4 });
+    const { memory, frames, pt } = small();
     const G = 0x40000000n;
     for (const slot of [3n, 7n]) {
       pt.map({ virt: G + slot * 0x200000n, phys: 0x1234000, size: 4096, flags: { writable: true } });
