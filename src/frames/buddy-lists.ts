@@ -10,7 +10,7 @@ import { hex } from '../errors.js';
 import { BuddyNodes, MASK, NODE_MAGIC } from './buddy-nodes.js';
 import { lowBit } from './util.js';
 
-export { NODE_MAGIC, type BuddyLayout } from './buddy-nodes.js';
+export { type BuddyLayout } from './buddy-nodes.js';
 
 /** 2^j for j = 0..31, without Math.pow on the hot paths. */
 const POW2: readonly number[] = Array.from({ length: 32 }, (_, j) => 2 ** j);
@@ -203,7 +203,7 @@ export class BuddyLists extends BuddyNodes {
     while (k < max) {
       const size = POW2[k];
       const pair = POW2[k + 1];
-      // the buddy follows f when f is aligned to twice the size (no float modulo: see lo32)
+      // the buddy follows f when f is aligned to twice the size (no float modulo: see lo32 in buddy-nodes.ts)
       const b = f - Math.floor(f / pair) * pair === 0 ? f + size : f - size;
       if (!this.tag(b) || this.order(b) !== k) break;
       this.remove(b, k);

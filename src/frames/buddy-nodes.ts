@@ -26,7 +26,7 @@ if (FRAME_SIZE !== TYPES_FRAME_SIZE) throw new Error('buddy-nodes: frame size ou
  * Low 32 bits of a non-negative integer below 2^53. `v % 2^32` on a double is a call to the
  * C library's fmod (tens of ns); this is a compare, or a division, a floor and a subtraction.
  */
-export function lo32(v: number): number {
+function lo32(v: number): number {
   return v < TWO32 ? v : v - Math.floor(v / TWO32) * TWO32;
 }
 const HEADS = H_KIND_AREA;

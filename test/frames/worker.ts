@@ -7,6 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BitmapFrameAllocator, BuddyFrameAllocator, type FrameAllocator } from '../../src/frames/index.js';
 import { PhysicalMemory } from '../../src/memory/index.js';
+// the benchmarks' generator (this worker serves bench/frames.bench.ts as well as the test)
+import { xs32 } from '../../bench/xorshift.js';
 
 type SharedMemoryHandle = Parameters<typeof PhysicalMemory.fromShared>[0];
 
@@ -28,15 +30,7 @@ const memory = PhysicalMemory.fromShared(job.handle);
 const frames: FrameAllocator = job.kind === 'bitmap' ? BitmapFrameAllocator.attach(memory, job.metadataAddress) : BuddyFrameAllocator.attach(memory, job.metadataAddress);
 const ledger = new Int32Array(job.ledger);
 const me = job.id + 1;
-let x = job.seed >>> 0 || 1;
-const next = (): number => {
-  x ^= x << 13;
-  x >>>= 0;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  x >>>= 0;
-  return x;
-};
+const next = xs32(job.seed >>> 0 || 1);
 const held: { address: number; count: number; span: number }[] = [];
 let violations = 0;
 let allocs = 0;
