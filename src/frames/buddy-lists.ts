@@ -1,7 +1,7 @@
 /**
  * The buddy allocator's list algorithms over {@link BuddyNodes}: adding free ranges at
  * construction, split on allocate (any block, or one meeting alignment and address
- * constraints), the double-free test (the free block holding a frame), coalescing on free,
+ * constraints), the free block holding a frame (for allocateAt and reserve), coalescing on free,
  * and the list walk behind `check()`.
  *
  * @module
@@ -178,23 +178,6 @@ export class BuddyLists extends BuddyNodes {
       this.carvePiece(p, k - 1);
       this.carvePiece(p + POW2[k - 1], k - 1);
     }
-  }
-
-  /** First free frame inside the aligned block (p, k), or -1. */
-  freeOverlap(p: number, k: number): number {
-    if (this.containing(p) >= 0) return p;
-    const end = p + POW2[k];
-    for (let f = p + 1; f < end; ) {
-      const rel = f - this.base;
-      const w = Math.floor(rel / 32);
-      const bits = this.ws.get(this.L.tagOff + w) >>> (rel - w * 32);
-      if (bits !== 0) {
-        const g = f + lowestBit(bits);
-        return g < end ? g : -1;
-      }
-      f = this.base + (w + 1) * 32;
-    }
-    return -1;
   }
 
   /** Returns the taken block (f, k) to the lists, merging with free buddies. */

@@ -1,6 +1,6 @@
 /**
  * The buddy allocator's storage layer: the header words (list heads, counts, non-empty
- * mask), the per-frame tag bitmap, the 24-byte nodes inside free blocks (next, prev, order,
+ * mask), the per-frame tag and taken bitmaps, the 24-byte nodes inside free blocks (next, prev, order,
  * magic) that make the intrusive doubly linked lists, push/remove on those lists, and the
  * window table of uncut max-order spans. The list algorithms are in `buddy-lists.ts`.
  * Frame numbers may exceed 2^32, so they are handled with arithmetic, never bit operators
@@ -45,6 +45,8 @@ export interface BuddyLayout {
   /** Word offsets inside the metadata window. */
   winOff: number;
   tagOff: number;
+  /** Word offset of the taken bitmap (one bit per frame: 1 = not free). */
+  takenOff: number;
 }
 
 /** Header fields, tags, nodes and windows of one buddy state (callers hold the lock). */
@@ -60,6 +62,10 @@ export abstract class BuddyNodes {
   protected readonly meta: Uint32Array | null;
   /** {@link tagOff} as an int32 field when {@link meta} is set (V8 then adds it as an integer, not a double). */
   protected readonly tagOffI: number;
+  /** Word offset of the taken bitmap (1 = handed out, reserved or in use; 0 = free or unmanaged). */
+  protected readonly takenOff: number;
+  /** {@link takenOff} as an int32 field when {@link meta} is set. */
+  protected readonly takenOffI: number;
   /**
    * The frames `[fwLo, fwHi)` as one array of words (frame fwLo's first word = index 0), for
    * the nodes kept in free frames: the largest plain buffer region, else null. Frames outside
@@ -78,10 +84,12 @@ export abstract class BuddyNodes {
     this.max = L.maxOrder;
     this.M = 2 ** L.maxOrder;
     this.base = L.baseFrame;
-    this.tagEnd = L.baseFrame + (L.ws.bytes / 4 - L.tagOff) * 32;
+    this.tagEnd = L.baseFrame + (L.takenOff - L.tagOff) * 32; // the taken bitmap follows the tags, as large
     this.tagOff = L.tagOff;
     this.meta = L.ws.all;
     this.tagOffI = this.meta !== null ? L.tagOff | 0 : 0;
+    this.takenOff = L.takenOff;
+    this.takenOffI = this.meta !== null ? L.takenOff | 0 : 0;
     let best: { buffer: ArrayBufferLike; byteOffset: number; base: number; size: number } | null = null;
     for (const r of words.memory.regions()) {
       if (r.lazy || r.buffer === null || r.base % FRAME_SIZE !== 0 || r.byteOffset % 4 !== 0 || r.size < FRAME_SIZE) continue;
@@ -135,6 +143,67 @@ export abstract class BuddyNodes {
     const old = this.ws.get(i);
     this.ws.set(i, (on ? old | m : old & ~m) >>> 0);
   }
+  /** 1 when frame f (base <= f < tagEnd) is taken (handed out, reserved or in use), else 0. */
+  isTaken(f: number): number {
+    const rel = f - this.base;
+    const w = Math.floor(rel / 32);
+    const meta = this.meta;
+    return ((meta !== null ? meta[this.takenOff + w] : this.ws.get(this.takenOff + w)) >>> (rel - w * 32)) & 1;
+  }
+  /** Sets (on) or clears the taken bits of frames [s, e): partial words at the ends, whole words between. */
+  setTaken(s: number, e: number, on: boolean): void {
+    const rel = s - this.base;
+    const end = e - this.base;
+    if (rel >= end) return;
+    const w0 = Math.floor(rel / 32);
+    const w1 = Math.floor((end - 1) / 32); // the last word touched
+    const b0 = rel - w0 * 32;
+    const b1 = end - 1 - w1 * 32; // last bit touched in w1
+    const first = ((0xffffffff << b0) >>> 0) & (w0 === w1 ? 0xffffffff >>> (31 - b1) : 0xffffffff);
+    this.maskTaken(this.takenOff + w0, first, on);
+    if (w1 === w0) return;
+    const full = on ? 0xffffffff : 0;
+    const meta = this.meta;
+    if (meta !== null) meta.fill(full, this.takenOff + w0 + 1, this.takenOff + w1);
+    else for (let i = this.takenOff + w0 + 1; i < this.takenOff + w1; i++) this.ws.set(i, full);
+    this.maskTaken(this.takenOff + w1, 0xffffffff >>> (31 - b1), on);
+  }
+  private maskTaken(i: number, m: number, on: boolean): void {
+    const meta = this.meta;
+    const old = meta !== null ? meta[i] : this.ws.get(i);
+    const v = (on ? old | m : old & ~m) >>> 0;
+    if (v === old) return;
+    if (meta !== null) meta[i] = v;
+    else this.ws.set(i, v);
+  }
+  /** First frame of [s, e) whose taken bit is clear (free), or -1. */
+  firstUntaken(s: number, e: number): number {
+    return this.firstTakenBit(s, e, 0);
+  }
+  /** First frame of [s, e) whose taken bit is set, or -1. */
+  firstTaken(s: number, e: number): number {
+    return this.firstTakenBit(s, e, 1);
+  }
+  private firstTakenBit(s: number, e: number, want: number): number {
+    const rel = s - this.base;
+    const end = e - this.base;
+    if (rel >= end) return -1;
+    const w0 = Math.floor(rel / 32);
+    const w1 = Math.floor((end - 1) / 32);
+    const b0 = rel - w0 * 32;
+    const b1 = end - 1 - w1 * 32;
+    const meta = this.meta;
+    const flip = want === 1 ? 0 : 0xffffffff;
+    for (let w = w0; w <= w1; w++) {
+      const i = this.takenOff + w;
+      let hits = ((meta !== null ? meta[i] : this.ws.get(i)) ^ flip) >>> 0;
+      if (w === w0) hits &= 0xffffffff << b0;
+      if (w === w1) hits &= 0xffffffff >>> (31 - b1);
+      if (hits !== 0) return this.base + w * 32 + (31 - Math.clz32(hits & -hits));
+    }
+    return -1;
+  }
+
   /** Index in {@link fw} of word `word / 4` of frame f's node, or -1 when f is outside it. */
   protected nodeAt(f: number): number {
     return this.fw !== null && f >= this.fwLo && f < this.fwHi ? (f - this.fwLo) * 1024 : -1;

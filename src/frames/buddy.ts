@@ -9,7 +9,9 @@
  * orders in the header; and a table of "windows": max-order-aligned spans of free memory
  * not yet cut into blocks. Windows make construction over a huge map write only the few
  * unaligned edge blocks of each range: a max-order block is carved off a window when the
- * lists run dry (or when allocateAt/reserve/a constrained allocation needs it).
+ * lists run dry (or when allocateAt/reserve/a constrained allocation needs it). After the
+ * tags, one "taken" bit per frame (handed out, reserved or in use): the double-free test.
+ * Single frames go through a small cache in the header first (see buddy-cache.ts).
  *
  * `count` rounds up to a power of two 2^k. A request at an address aligned to 2^k frames is
  * that one block; `allocateAt`/`free` at an address that is not so aligned work on exactly
@@ -20,11 +22,12 @@
 import { hex } from '../errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
-import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, KIND_BUDDY, planFrames, placeMetadata, readMetaBytes, subtractFrames, type FrameRange } from './meta.js';
+import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RES_GEN, H_RESERVED, KIND_BUDDY, planFrames, placeMetadata, readMetaBytes, subtractFrames, type FrameRange } from './meta.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
-import { BuddyLists, type BuddyLayout } from './buddy-lists.js';
+import { type BuddyLayout } from './buddy-lists.js';
+import { BuddyCache } from './buddy-cache.js';
 
 /**
  * Default max order of the buddy allocator (blocks of up to 2^10 frames = 4 MiB, as Linux).
@@ -71,6 +74,7 @@ const K_WIN_COUNT = H_KIND_AREA + 81;
 const K_WIN_CAP = H_KIND_AREA + 82;
 const K_WIN_OFF = H_KIND_AREA + 84;
 const K_TAG_OFF = H_KIND_AREA + 86;
+const K_TAKEN_OFF = H_KIND_AREA + 88;
 
 /**
  * Binary buddy frame allocator with intrusive free lists in PhysicalMemory.
@@ -88,9 +92,7 @@ const K_TAG_OFF = H_KIND_AREA + 86;
  */
 export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   private maxOrder = BUDDY_DEFAULT_MAX_ORDER;
-  private lists!: BuddyLists;
-  private lastRangeStart = 0;
-  private lastRangeEnd = 0;
+  private lists!: BuddyCache;
 
   private constructor(memory: PhysicalMemory, metadataAddress: number, metaBytes: number) {
     super(memory, metadataAddress, metaBytes);
@@ -110,7 +112,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     const tablesBytes = FrameMeta.tablesBytes(plan.ranges.length);
     const winBytes = Math.ceil((winCap * 16) / FRAME_SIZE) * FRAME_SIZE;
     const tagBytes = Math.ceil(Math.ceil(frameCount / 32) * 4 / FRAME_SIZE) * FRAME_SIZE;
-    const metaBytes = tablesBytes + winBytes + tagBytes;
+    const metaBytes = tablesBytes + winBytes + 2 * tagBytes; // tag bits, then as many taken bits
     const metaFrame = placeMetadata(memory, plan, metaBytes, options.metadataAddress);
     const reserved = [...plan.reserved, { start: metaFrame, end: metaFrame + metaBytes / FRAME_SIZE }].sort((a, b) => a.start - b.start);
     const free = subtractFrames(subtractFrames(plan.ranges, plan.inUse), reserved);
@@ -128,10 +130,13 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     self.hdr[K_WIN_CAP] = winCap;
     self.setH64(K_WIN_OFF, tablesBytes / 4);
     self.setH64(K_TAG_OFF, (tablesBytes + winBytes) / 4);
+    self.setH64(K_TAKEN_OFF, (tablesBytes + winBytes + tagBytes) / 4);
     self.setH64(H_DATA_OFF, tablesBytes);
     self.ws.clear(tablesBytes / 4, metaBytes / 4);
-    self.lists = new BuddyLists(self.layout(), words);
+    self.lists = new BuddyCache(self.layout(), words);
     for (const r of free) self.lists.addFreeRange(r.start, r.end);
+    // every managed frame that is not free (in use, reserved, the metadata) is taken
+    for (const r of subtractFrames(plan.ranges, free)) self.lists.setTaken(r.start, r.end, true);
     self.seal();
     return self;
   }
@@ -142,23 +147,24 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     const self = new BuddyFrameAllocator(memory, metadataAddress, bytes);
     self.openCommon(KIND_BUDDY, 'buddy frame allocator');
     self.maxOrder = self.hdr[H_PARAM];
-    self.lists = new BuddyLists(self.layout(), new MemoryWords(memory));
+    self.lists = new BuddyCache(self.layout(), new MemoryWords(memory));
     return self;
   }
 
   private layout(): BuddyLayout {
-    return { hdr: this.hdr, ws: this.ws, maxOrder: this.maxOrder, baseFrame: this.baseFrame, winCountWord: K_WIN_COUNT, winCapWord: K_WIN_CAP, winOff: this.h64(K_WIN_OFF), tagOff: this.h64(K_TAG_OFF) };
+    return { hdr: this.hdr, ws: this.ws, maxOrder: this.maxOrder, baseFrame: this.baseFrame, winCountWord: K_WIN_COUNT, winCapWord: K_WIN_CAP, winOff: this.h64(K_WIN_OFF), tagOff: this.h64(K_TAG_OFF), takenOff: this.h64(K_TAKEN_OFF) };
   }
 
   /** Order of a request of `count` frames (ceil log2). */
   private static orderOf(count: number): number {
-    return count <= 1 ? 0 : Math.ceil(Math.log2(count) - 1e-12);
+    if (count <= 1) return 0;
+    return count <= 0x80000000 ? 32 - Math.clz32(count - 1) : Math.ceil(Math.log2(count) - 1e-12); // clz32: no Math.log2 call
   }
 
   /** The aligned blocks a call at frame `s` for `count` frames covers (see the module comment). */
   private pieces(s: number, count: number): { f: number; k: number }[] | null {
     const k = BuddyFrameAllocator.orderOf(count);
-    if (k <= this.maxOrder && s % 2 ** k === 0) return [{ f: s, k }];
+    if (k <= this.maxOrder && s - Math.floor(s / (1 << k)) * (1 << k) === 0) return [{ f: s, k }]; // no float % (a C library call)
     const out: { f: number; k: number }[] = [];
     const e = s + count;
     let at = s;
@@ -172,33 +178,46 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   }
 
   allocate(count = 1, options?: AllocateOptions): number | null {
-    if (count === 1 && options === undefined) {
-      const lock = this.lock;
-      if (lock.active) lock.acquire();
-      const f = this.lists.takeAny(0);
-      if (f >= 0) this.bumpUsed(1);
-      if (lock.active) lock.release();
-      return f < 0 ? null : f * FRAME_SIZE;
-    }
+    // small enough for V8 to inline into a caller's loop; the rest is out of line
+    return count === 1 && options === undefined ? this.allocateOne() : this.allocateChecked(count, options);
+  }
+
+  private allocateChecked(count: number, options: AllocateOptions | undefined): number | null {
     if (count !== 1) checkCount(count);
     const c = checkAllocateOptions(options);
     const k = count === 1 ? 0 : BuddyFrameAllocator.orderOf(count);
     if (k > this.maxOrder) return null;
+    const size = 1 << k; // k <= 18 (a 2 ** k with a variable k is a call to pow)
+    const plain = !c.constrained || (c.alignFrames <= size && c.minFrame === 0 && c.maxEnd === Infinity);
+    if (k === 0 && plain) return this.allocateOne();
     this.lock.acquire();
     try {
       const L = this.lists;
-      let f: number;
-      if (!c.constrained || (c.alignFrames <= 2 ** k && c.minFrame === 0 && c.maxEnd === Infinity)) {
-        f = L.takeAny(k);
-      } else {
-        f = L.takeConstrained(k, Math.max(c.alignFrames, 2 ** k), c.minFrame, c.maxEnd);
+      const align = c.alignFrames > size ? c.alignFrames : size;
+      let f = k === 0 ? L.takeCached(align, c.minFrame, c.maxEnd) : -1;
+      if (f < 0) f = plain ? L.takeAny(k) : L.takeConstrained(k, align, c.minFrame, c.maxEnd);
+      if (f < 0 && k > 0 && L.cached() > 0) {
+        // cached single frames may be what keeps a block from merging: return them and retry
+        L.drain();
+        f = plain ? L.takeAny(k) : L.takeConstrained(k, align, c.minFrame, c.maxEnd);
       }
       if (f < 0) return null;
-      this.bumpUsed(2 ** k);
+      L.setTaken(f, f + size, true);
+      this.bumpUsed(size);
       return f * FRAME_SIZE;
     } finally {
       this.lock.release();
     }
+  }
+
+  /** One frame, no constraints: from the frame cache (see buddy-cache.ts). */
+  private allocateOne(): number | null {
+    const lock = this.lock;
+    if (lock.active) lock.acquire();
+    const f = this.lists.takeOne();
+    if (f >= 0) this.bumpUsed(1);
+    if (lock.active) lock.release();
+    return f < 0 ? null : f * FRAME_SIZE;
   }
 
   allocateAt(address: number, count = 1): boolean {
@@ -210,10 +229,12 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     this.lock.acquire();
     try {
       const L = this.lists;
+      L.drain();
       for (const p of ps) if (!L.pieceFree(p.f, p.k)) return false;
       let n = 0;
       for (const p of ps) {
         L.carvePiece(p.f, p.k);
+        L.setTaken(p.f, p.f + 2 ** p.k, true);
         n += 2 ** p.k;
       }
       this.bumpUsed(n);
@@ -225,9 +246,13 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
 
   free(address: number, count = 1): void {
     if (count === 1 && typeof address === 'number') {
-      const f = address / FRAME_SIZE;
+      const f = address * (1 / FRAME_SIZE); // exact (a power of two); a division is ~15 cycles
       if (Math.floor(f) === f && f >= 0 && this.freeOne(f)) return;
     }
+    this.freeChecked(address, count); // out of line, so that free() stays small enough to inline
+  }
+
+  private freeChecked(address: number, count: number): void {
     const s = checkFrameAddress(address);
     if (count !== 1) checkCount(count);
     const ps = this.pieces(s, count)!;
@@ -244,15 +269,16 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       }
       const L = this.lists;
       for (const p of ps) {
-        const hit = L.freeOverlap(p.f, p.k);
+        const hit = L.firstUntaken(p.f, p.f + (1 << p.k));
         if (hit >= 0) {
           throw new FrameError('FRAME_NOT_ALLOCATED', `frame ${hex(hit * FRAME_SIZE)} of [${hex(address)}, ${hex(e * FRAME_SIZE)}) is free: double free, or never handed out`, { address, count, frame: hit * FRAME_SIZE });
         }
       }
       let n = 0;
       for (const p of ps) {
+        L.setTaken(p.f, p.f + (1 << p.k), false);
         L.release(p.f, p.k);
-        n += 2 ** p.k;
+        n += 1 << p.k;
       }
       this.bumpUsed(-n);
     } finally {
@@ -262,22 +288,14 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
 
   /** Frees one plainly allocated frame (managed, not reserved, not free); false sends the call down the checked path. */
   private freeOne(f: number): boolean {
-    if (!(f >= this.lastRangeStart && f < this.lastRangeEnd)) {
-      const r = this.rangeOf(f);
-      if (r < 0) return false;
-      this.lastRangeStart = this.rangeStarts[r];
-      this.lastRangeEnd = this.rangeEnds[r];
-    }
     const lock = this.lock;
     if (lock.active) lock.acquire();
-    if (this.reservationsMayHit(f) || this.lists.containing(f) >= 0) {
-      if (lock.active) lock.release();
-      return false;
-    }
-    this.lists.release(f, 0);
-    this.bumpUsed(-1);
+    // managed and unreserved: inside the span learnt last time (same reservation generation), or learnt now
+    const plain = (f >= this.plainStart && f < this.plainEnd && this.hdr[H_RES_GEN] === this.plainGen) || this.learnPlain(f);
+    const ok = plain && this.lists.giveOne(f);
+    if (ok) this.bumpUsed(-1);
     if (lock.active) lock.release();
-    return true;
+    return ok;
   }
 
   reserve(address: number, size: number): void {
@@ -287,6 +305,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       const ranges = this.newlyReserved(start, end);
       const exact: { f: number; k: number }[] = [];
       for (const r of ranges) exact.push(...this.exactPieces(r));
+      this.lists.drain();
       for (const p of exact) {
         if (!this.lists.pieceFree(p.f, p.k)) {
           throw new FrameError('FRAME_IN_USE', `cannot reserve [${hex(p.f * FRAME_SIZE)}, ${hex((p.f + 2 ** p.k) * FRAME_SIZE)}): it is handed out`, { address, size });
@@ -296,6 +315,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       let n = 0;
       for (const p of exact) {
         this.lists.carvePiece(p.f, p.k);
+        this.lists.setTaken(p.f, p.f + 2 ** p.k, true);
         n += 2 ** p.k;
       }
       this.addH64(H_RESERVED, n);
@@ -320,12 +340,13 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0 || address >= 2 ** 52) checkFrameAddress(address);
     const f = Math.floor(address / FRAME_SIZE);
     if (this.rangeOf(f) < 0) return false;
-    return this.lists.containing(f) >= 0;
+    return this.lists.isTaken(f) === 0;
   }
 
   stats(): BuddyStats {
     this.lock.acquire();
     try {
+      this.lists.drain(); // report the merged state
       const c = this.counters();
       const blocks = this.lists.allFreeBlocks();
       const perOrder = new Array<number>(this.maxOrder + 1).fill(0);
@@ -353,7 +374,10 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     try {
       this.checkCommon();
       this.syncReservations();
-      const free = this.lists.checkLists((s, e) => this.managed(s, e), (s, e) => this.overlapsReservation(s, e), (m) => this.corrupt(m));
+      const managed = (s: number, e: number): boolean => this.managed(s, e);
+      const reserved = (s: number, e: number): boolean => this.overlapsReservation(s, e);
+      const corrupt = (m: string): never => this.corrupt(m);
+      const free = this.lists.checkLists(managed, reserved, corrupt) + this.lists.checkCache(managed, reserved, corrupt);
       const c = this.counters();
       if (free !== c.free) this.corrupt(`the free lists hold ${free} frames but the counters say ${c.free} (total ${c.total}, used ${c.used}, reserved ${c.reserved})`);
     } finally {

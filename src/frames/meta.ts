@@ -47,7 +47,7 @@ export const FRAMES_MAGIC = 0x4146504d;
  * memory.readU32(frames.metadataAddress + 4) === FRAMES_VERSION; // true: the word after the magic
  * ```
  */
-export const FRAMES_VERSION = 1;
+export const FRAMES_VERSION = 2;
 /** Kind tags in the header. */
 export const KIND_BITMAP = 1;
 export const KIND_BUDDY = 2;
@@ -256,22 +256,27 @@ export abstract class FrameMeta {
   protected bumpUsed(d: number): void {
     const h = this.hdr;
     if (this.ws.shareable) {
-      if (d === 1 || d === -1) {
-        // the single-frame case without float modulo: a carry or borrow only at the wrap
-        const old = Atomics.add(h, H_USED, d);
-        if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, H_USED + 1, d);
-        return;
-      }
-      const lo = d % TWO32;
-      const hi = (d - lo) / TWO32;
-      const old = Atomics.add(h, H_USED, lo);
-      const carry = old + lo > 0xffffffff ? 1 : old + lo < 0 ? -1 : 0;
-      if (hi + carry !== 0) Atomics.add(h, H_USED + 1, hi + carry);
+      this.bumpUsedAtomic(d);
       return;
     }
     const v = h[H_USED] + d;
     if (v >= 0 && v <= 0xffffffff) h[H_USED] = v;
     else this.addH64(H_USED, d);
+  }
+  /** {@link bumpUsed} over shareable memory (out of line: the unshared path stays small enough to inline). */
+  private bumpUsedAtomic(d: number): void {
+    const h = this.hdr;
+    if (d === 1 || d === -1) {
+      // the single-frame case without float modulo: a carry or borrow only at the wrap
+      const old = Atomics.add(h, H_USED, d);
+      if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, H_USED + 1, d);
+      return;
+    }
+    const lo = d % TWO32;
+    const hi = (d - lo) / TWO32;
+    const old = Atomics.add(h, H_USED, lo);
+    const carry = old + lo > 0xffffffff ? 1 : old + lo < 0 ? -1 : 0;
+    if (hi + carry !== 0) Atomics.add(h, H_USED + 1, hi + carry);
   }
 
   /** Reads a 64-bit word pair of the metadata window. */
@@ -376,6 +381,33 @@ export abstract class FrameMeta {
       this.resEnds.push(this.w64(base + k * 4 + 2));
     }
     this.resGen = gen;
+  }
+
+  /** Frames [plainStart, plainEnd) lie in one usable range and clear of reservations, as of reservation generation plainGen. */
+  protected plainStart = 0;
+  protected plainEnd = 0;
+  protected plainGen = -1;
+  /**
+   * True when frame f is managed and not reserved; then remembers the widest span around f
+   * where that holds (the single-frame free paths test f against it first).
+   */
+  protected learnPlain(f: number): boolean {
+    const r = this.rangeOf(f);
+    if (r < 0) return false;
+    this.syncReservations();
+    const s = this.resStarts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid] <= f) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (hi >= 0 && this.resEnds[hi] > f) return false;
+    this.plainStart = hi >= 0 ? Math.max(this.rangeStarts[r], this.resEnds[hi]) : this.rangeStarts[r];
+    this.plainEnd = hi + 1 < s.length ? Math.min(this.rangeEnds[r], s[hi + 1]) : this.rangeEnds[r];
+    this.plainGen = this.resGen;
+    return true;
   }
 
   /** True when frame f may be reserved (syncs the host copy when another thread changed the list). */

@@ -148,7 +148,7 @@ export function checkAllocateOptions(options: AllocateOptions | undefined): Fram
   let alignFrames = 1;
   if (options.align !== undefined) {
     const a = options.align;
-    if (typeof a !== 'number' || !Number.isSafeInteger(a) || a < FRAME_SIZE || a > 2 ** 51 || !Number.isInteger(Math.log2(a))) {
+    if (typeof a !== 'number' || !Number.isSafeInteger(a) || a < FRAME_SIZE || a > 2 ** 51 || !(a <= 0x40000000 ? (a & (a - 1)) === 0 : Number.isInteger(Math.log2(a)))) {
       throw new FrameError('FRAME_BAD_ALIGN', `align must be a power of two >= 4096, got ${describe(a)}`, { value: a });
     }
     alignFrames = a / FRAME_SIZE;
