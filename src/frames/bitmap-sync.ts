@@ -257,7 +257,7 @@ export abstract class BitmapSync extends BitmapTree {
   protected freeOne(address: number): boolean {
     // the frame relative to the base as an int32 (exact: address / 4096 has at most 12
     // fraction bits, so `r === rel` only for a frame-aligned address within 2^31 frames)
-    const rel = address / FRAME_BYTES - this.baseFrame;
+    const rel = address * (1 / FRAME_BYTES) - this.baseFrame; // a multiply: exact (a power of two), where a division is ~15 cycles
     const r = rel | 0;
     if (r !== rel || r < this.freeLo || r >= this.freeHi || this.hdr[RES_GEN] !== this.freeGen) {
       if (!(r === rel && r >= 0 && this.learnFreeSpan(address / FRAME_BYTES) && r >= this.freeLo && r < this.freeHi)) return false;

@@ -214,6 +214,8 @@ export abstract class FrameMeta {
   /** The 4 KiB header as words (always materialized). */
   protected readonly hdr: Uint32Array;
   protected readonly lock: WordLock;
+  /** The metadata is in shareable memory (counters updated with Atomics). */
+  protected readonly shareable: boolean;
   /** Usable frame ranges (immutable after construction), cached from memory. */
   protected readonly rangeStarts: number[] = [];
   protected readonly rangeEnds: number[] = [];
@@ -234,6 +236,7 @@ export abstract class FrameMeta {
     if (u8.byteOffset % 4 !== 0) throw new FrameError('FRAME_BAD_METADATA', `metadata at ${hex(metadataAddress)} is not 4-aligned in its buffer`);
     this.hdr = new Uint32Array(u8.buffer, u8.byteOffset, HEADER_BYTES / 4);
     this.lock = new WordLock(new Int32Array(u8.buffer, u8.byteOffset, HEADER_BYTES / 4), H_LOCK, this.ws.shareable);
+    this.shareable = this.ws.shareable;
   }
 
   /** Reads a 64-bit header value stored as two words. */
@@ -255,7 +258,7 @@ export abstract class FrameMeta {
    */
   protected bumpUsed(d: number): void {
     const h = this.hdr;
-    if (this.ws.shareable) {
+    if (this.shareable) {
       this.bumpUsedAtomic(d);
       return;
     }
