@@ -49,10 +49,6 @@ export abstract class BitmapSync extends BitmapTree {
   protected i32: Int32Array | null = null;
   /** True when other threads may share the state and single frames go lock-free. */
   protected atomic = false;
-  /** Relative frames `[freeLo, freeHi)` lie in one usable range and hold no reservation (valid for reservation generation `freeGen`). */
-  private freeLo = 0;
-  private freeHi = 0;
-  private freeGen = -1;
   /**
    * Over shared memory, where this instance starts looking for a free frame (a random
    * multiple of 1024 frames): threads sharing the state then mostly work in different
@@ -65,7 +61,7 @@ export abstract class BitmapSync extends BitmapTree {
     const all = this.ws.all;
     this.i32 = all !== null ? new Int32Array(all.buffer, all.byteOffset, all.length) : null;
     this.atomic = this.i32 !== null && this.ws.shareable;
-    this.freeGen = -1;
+    this.plainGen = -1;
     this.home = this.atomic ? Math.floor(Math.random() * Math.floor(this.frameCount / 1024)) * 1024 : 0;
   }
 
@@ -259,8 +255,8 @@ export abstract class BitmapSync extends BitmapTree {
     // fraction bits, so `r === rel` only for a frame-aligned address within 2^31 frames)
     const rel = address * (1 / FRAME_BYTES) - this.baseFrame; // a multiply: exact (a power of two), where a division is ~15 cycles
     const r = rel | 0;
-    if (r !== rel || r < this.freeLo || r >= this.freeHi || this.hdr[RES_GEN] !== this.freeGen) {
-      if (!(r === rel && r >= 0 && this.learnFreeSpan(address / FRAME_BYTES) && r >= this.freeLo && r < this.freeHi)) return false;
+    if (r !== rel || r < this.plainLo || r >= this.plainHi || this.hdr[RES_GEN] !== this.plainGen) {
+      if (!(r === rel && r >= 0 && this.learnPlain(address / FRAME_BYTES) && r >= this.plainLo && r < this.plainHi)) return false;
     }
     const w = r >>> 5;
     const m = 1 << (r & 31);
@@ -309,32 +305,6 @@ export abstract class BitmapSync extends BitmapTree {
     } finally {
       lock.release();
     }
-  }
-
-  /** Caches the reservation-free stretch of one usable range around frame `f`; false when `f` is not a plain frame (not an integer, unmanaged or reserved). */
-  private learnFreeSpan(f: number): boolean {
-    if (!(Math.floor(f) === f)) return false;
-    const r = this.rangeOf(f);
-    if (r < 0) return false;
-    const gen = this.hdr[RES_GEN];
-    this.syncReservations();
-    let lo = this.rangeStarts[r];
-    let hi = this.rangeEnds[r];
-    const s = this.resStarts;
-    const e = this.resEnds;
-    for (let k = 0; k < s.length; k++) {
-      if (e[k] <= f) lo = Math.max(lo, e[k]);
-      else if (s[k] <= f) return false;
-      else {
-        hi = Math.min(hi, s[k]);
-        break;
-      }
-    }
-    // kept relative to the base and within int32 (frames past 2^31 take the checked path)
-    this.freeLo = Math.min(lo - this.baseFrame, 0x7fffffff);
-    this.freeHi = Math.min(hi - this.baseFrame, 0x7fffffff);
-    this.freeGen = gen;
-    return true;
   }
 
   // ---- summary upkeep and run updates that are safe beside lock-free callers -------------

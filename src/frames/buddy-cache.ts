@@ -107,25 +107,22 @@ export class BuddyCache extends BuddyLists {
   }
 
   /**
-   * Frees frame f (managed and not reserved: the caller checked) if it is taken: clears its
-   * taken bit and caches it. False, changing nothing, when f is free already.
+   * Frees the frame `r` frames above the base (an int32 >= 0; managed and not reserved: the
+   * caller checked) if it is taken: clears its taken bit and caches it. False, changing
+   * nothing, when it is free already. (Frames past 2^31 take the facade's checked path.)
    */
-  giveOne(f: number): boolean {
-    const rel = f - this.base;
+  giveOne(r: number): boolean {
     const meta = this.meta;
-    if (meta !== null && rel < 0x80000000) {
-      const i = this.takenOffI + (rel >> 5);
+    if (meta !== null) {
+      const i = this.takenOffI + (r >> 5);
       const w = meta[i];
-      const bit = 1 << (rel & 31);
+      const bit = 1 << (r & 31);
       if ((w & bit) === 0) return false;
       meta[i] = w & ~bit;
     } else {
+      const f = this.base + r;
       if (this.isTaken(f) === 0) return false;
       this.setTaken(f, f + 1, false);
-      if (rel >= TWO32) {
-        this.release(f, 0);
-        return true;
-      }
     }
     const hdr = this.hdr;
     let n = hdr[CACHE_N];
@@ -133,7 +130,7 @@ export class BuddyCache extends BuddyLists {
       this.flush(FLUSH);
       n -= FLUSH;
     }
-    hdr[CACHE_AT + n] = rel;
+    hdr[CACHE_AT + n] = r;
     hdr[CACHE_N] = n + 1;
     return true;
   }

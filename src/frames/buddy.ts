@@ -245,11 +245,9 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   }
 
   free(address: number, count = 1): void {
-    if (count === 1 && typeof address === 'number') {
-      const f = address * (1 / FRAME_SIZE); // exact (a power of two); a division is ~15 cycles
-      if (Math.floor(f) === f && f >= 0 && this.freeOne(f)) return;
-    }
-    this.freeChecked(address, count); // out of line, so that free() stays small enough to inline
+    // kept small so that it inlines into the caller: a plainly allocated frame is freed at once
+    if (count === 1 && typeof address === 'number' && this.freeOne(address)) return;
+    this.freeChecked(address, count);
   }
 
   private freeChecked(address: number, count: number): void {
@@ -286,13 +284,21 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     }
   }
 
-  /** Frees one plainly allocated frame (managed, not reserved, not free); false sends the call down the checked path. */
-  private freeOne(f: number): boolean {
+  /**
+   * Frees one plainly allocated frame (managed, not reserved, taken, within 2^31 frames of the
+   * base) into the frame cache; false, changing nothing, sends the call down the checked path.
+   */
+  private freeOne(address: number): boolean {
+    // the frame relative to the base as an int32: exact only for a frame-aligned address
+    // within 2^31 frames (a multiply by 2^-12 is exact; a division costs ~15 cycles)
+    const rel = address * (1 / FRAME_SIZE) - this.baseFrame;
+    const r = rel | 0;
+    if (r !== rel) return false;
     const lock = this.lock;
     if (lock.active) lock.acquire();
     // managed and unreserved: inside the span learnt last time (same reservation generation), or learnt now
-    const plain = (f >= this.plainStart && f < this.plainEnd && this.hdr[H_RES_GEN] === this.plainGen) || this.learnPlain(f);
-    const ok = plain && this.lists.giveOne(f);
+    const plain = (r >= this.plainLo && r < this.plainHi && this.hdr[H_RES_GEN] === this.plainGen) || (r >= 0 && this.learnPlain(this.baseFrame + r) && r >= this.plainLo && r < this.plainHi);
+    const ok = plain && this.lists.giveOne(r);
     if (ok) this.bumpUsed(-1);
     if (lock.active) lock.release();
     return ok;

@@ -386,17 +386,23 @@ export abstract class FrameMeta {
     this.resGen = gen;
   }
 
-  /** Frames [plainStart, plainEnd) lie in one usable range and clear of reservations, as of reservation generation plainGen. */
-  protected plainStart = 0;
-  protected plainEnd = 0;
+  /**
+   * Frames `[plainLo, plainHi)`, relative to the base frame and clamped to int32 (frames past
+   * 2^31 take the checked paths), lie in one usable range and hold no reservation, as of
+   * reservation generation `plainGen`: the single-frame free paths test a frame against them.
+   */
+  protected plainLo = 0;
+  protected plainHi = 0;
   protected plainGen = -1;
   /**
-   * True when frame f is managed and not reserved; then remembers the widest span around f
-   * where that holds (the single-frame free paths test f against it first).
+   * True when frame f is an integer, managed and not reserved; then remembers the widest
+   * span around f where that holds in {@link plainLo}/{@link plainHi}.
    */
   protected learnPlain(f: number): boolean {
+    if (!(Math.floor(f) === f)) return false;
     const r = this.rangeOf(f);
     if (r < 0) return false;
+    const gen = this.hdr[H_RES_GEN]; // read first: a change during the sync is seen next time
     this.syncReservations();
     const s = this.resStarts;
     let lo = 0;
@@ -407,9 +413,11 @@ export abstract class FrameMeta {
       else hi = mid - 1;
     }
     if (hi >= 0 && this.resEnds[hi] > f) return false;
-    this.plainStart = hi >= 0 ? Math.max(this.rangeStarts[r], this.resEnds[hi]) : this.rangeStarts[r];
-    this.plainEnd = hi + 1 < s.length ? Math.min(this.rangeEnds[r], s[hi + 1]) : this.rangeEnds[r];
-    this.plainGen = this.resGen;
+    const start = hi >= 0 ? Math.max(this.rangeStarts[r], this.resEnds[hi]) : this.rangeStarts[r];
+    const end = hi + 1 < s.length ? Math.min(this.rangeEnds[r], s[hi + 1]) : this.rangeEnds[r];
+    this.plainLo = Math.min(start - this.baseFrame, 0x7fffffff);
+    this.plainHi = Math.min(end - this.baseFrame, 0x7fffffff);
+    this.plainGen = gen;
     return true;
   }
 
