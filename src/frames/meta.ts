@@ -203,6 +203,18 @@ export function placeMetadata(memory: PhysicalMemory, plan: FramePlan, bytes: nu
   throw new FrameError('FRAME_NO_METADATA_SPACE', `no free usable memory backed by one region can hold the allocator's ${hex(bytes)} bytes of metadata`, { size: bytes });
 }
 
+/** Index of the last of the ascending `starts` that is <= f, or -1 (binary search). */
+function lastAtOrBelow(starts: readonly number[], f: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid] <= f) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return hi;
+}
+
 /**
  * Header, range table, reservation list, counters and lock of one allocator state; the
  * base of both allocator classes.
@@ -354,14 +366,7 @@ export abstract class FrameMeta {
 
   /** Index of the usable range holding `frame`, or -1. */
   protected rangeOf(frame: number): number {
-    const s = this.rangeStarts;
-    let lo = 0;
-    let hi = s.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid] <= frame) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const hi = lastAtOrBelow(this.rangeStarts, frame);
     return hi >= 0 && frame < this.rangeEnds[hi] ? hi : -1;
   }
 
@@ -405,13 +410,7 @@ export abstract class FrameMeta {
     const gen = this.hdr[H_RES_GEN]; // read first: a change during the sync is seen next time
     this.syncReservations();
     const s = this.resStarts;
-    let lo = 0;
-    let hi = s.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid] <= f) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const hi = lastAtOrBelow(s, f);
     if (hi >= 0 && this.resEnds[hi] > f) return false;
     const start = hi >= 0 ? Math.max(this.rangeStarts[r], this.resEnds[hi]) : this.rangeStarts[r];
     const end = hi + 1 < s.length ? Math.min(this.rangeEnds[r], s[hi + 1]) : this.rangeEnds[r];
