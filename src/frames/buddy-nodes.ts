@@ -324,6 +324,12 @@ export abstract class BuddyNodes {
     this.setWin(n - 1, 0, 0);
     this.hdr[this.L.winCountWord] = n - 1;
   }
+  /** Frames in all windows. */
+  windowFrames(): number {
+    let n = 0;
+    for (let i = 0; i < this.winCount(); i++) n += this.winEnd(i) - this.winStart(i);
+    return n;
+  }
   /** Index of the window holding frame f, or -1. */
   protected findWindow(f: number): number {
     let lo = 0;

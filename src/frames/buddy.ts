@@ -117,9 +117,10 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     const reserved = [...plan.reserved, { start: metaFrame, end: metaFrame + metaBytes / FRAME_SIZE }].sort((a, b) => a.start - b.start);
     const free = subtractFrames(subtractFrames(plan.ranges, plan.inUse), reserved);
     const words = new MemoryWords(memory);
-    for (const r of free) {
+    // free frames, and in-use ones (free()d later), will hold list nodes: memory must back them
+    for (const r of subtractFrames(plan.ranges, reserved)) {
       if (!words.covers(r.start * FRAME_SIZE, r.end * FRAME_SIZE)) {
-        throw new FrameError('FRAME_BAD_OPTION', `usable memory [${hex(r.start * FRAME_SIZE)}, ${hex(r.end * FRAME_SIZE)}) is not backed by PhysicalMemory; the buddy keeps its free lists inside free frames`, { start: r.start * FRAME_SIZE, end: r.end * FRAME_SIZE });
+        throw new FrameError('FRAME_BAD_OPTION', `usable memory [${hex(r.start * FRAME_SIZE)}, ${hex(r.end * FRAME_SIZE)}) is not backed by PhysicalMemory; the buddy keeps its free lists inside free frames (in-use frames too: they are freed later)`, { start: r.start * FRAME_SIZE, end: r.end * FRAME_SIZE });
       }
     }
     const self = new BuddyFrameAllocator(memory, metaFrame * FRAME_SIZE, metaBytes);
@@ -229,8 +230,11 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     this.lock.acquire();
     try {
       const L = this.lists;
+      // every frame free (taken bits clear: on a list, in a window or cached)? Only then is
+      // the cache returned to the lists, so a false result changes nothing
+      if (L.firstTaken(s, last.f + 2 ** last.k) >= 0) return false;
       L.drain();
-      for (const p of ps) if (!L.pieceFree(p.f, p.k)) return false;
+      for (const p of ps) if (!L.pieceFree(p.f, p.k)) this.corrupt(`frames of [${hex(address)}, +${count} frames) read as free in the taken bitmap but are on no free list`);
       let n = 0;
       for (const p of ps) {
         L.carvePiece(p.f, p.k);
@@ -311,13 +315,16 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       const ranges = this.newlyReserved(start, end);
       const exact: { f: number; k: number }[] = [];
       for (const r of ranges) exact.push(...this.exactPieces(r));
-      this.lists.drain();
       for (const p of exact) {
-        if (!this.lists.pieceFree(p.f, p.k)) {
+        if (this.lists.firstTaken(p.f, p.f + 2 ** p.k) >= 0) {
           throw new FrameError('FRAME_IN_USE', `cannot reserve [${hex(p.f * FRAME_SIZE)}, ${hex((p.f + 2 ** p.k) * FRAME_SIZE)}): it is handed out`, { address, size });
         }
       }
-      this.addReservations(ranges);
+      this.addReservations(ranges); // (throws when the list is full: nothing changed yet)
+      this.lists.drain();
+      for (const p of exact) {
+        if (!this.lists.pieceFree(p.f, p.k)) this.corrupt(`frames of [${hex(p.f * FRAME_SIZE)}, +${2 ** p.k} frames) read as free in the taken bitmap but are on no free list`);
+      }
       let n = 0;
       for (const p of exact) {
         this.lists.carvePiece(p.f, p.k);
@@ -349,6 +356,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     return this.lists.isTaken(f) === 0;
   }
 
+  /** Counters, largest free run and free blocks per order, after returning the frame cache to the lists (so this writes to memory: list nodes and header words). */
   stats(): BuddyStats {
     this.lock.acquire();
     try {
@@ -385,7 +393,11 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       const corrupt = (m: string): never => this.corrupt(m);
       const free = this.lists.checkLists(managed, reserved, corrupt) + this.lists.checkCache(managed, reserved, corrupt);
       const c = this.counters();
-      if (free !== c.free) this.corrupt(`the free lists hold ${free} frames but the counters say ${c.free} (total ${c.total}, used ${c.used}, reserved ${c.reserved})`);
+      if (free !== c.free) this.corrupt(`the free lists and the frame cache hold ${free} frames but the counters say ${c.free} (total ${c.total}, used ${c.used}, reserved ${c.reserved})`);
+      // every frame outside the lists, windows and cache must be marked taken (windows: their ends only, above)
+      const clear = this.lists.countUntakenOutsideWindows(this.rangeStarts, this.rangeEnds);
+      const windowed = this.lists.windowFrames();
+      if (clear !== free - windowed) this.corrupt(`${clear - (free - windowed)} frames outside the free lists, windows and frame cache are not marked taken (handed out, in use or reserved frames that would read as free)`);
     } finally {
       this.lock.release();
     }

@@ -138,6 +138,53 @@ describe('buddy frame cache', () => {
     buddy.check();
   });
 
+  it('a failed allocateAt or reserve leaves the cache (and every header byte) as it was', () => {
+    const { memory, buddy, cached } = setup();
+    const got = Array.from({ length: 40 }, () => buddy.allocate()!);
+    buddy.free(got[7]);
+    expect(cached()).toBeGreaterThan(0);
+    const header = memory.read(buddy.metadataAddress, 4096).slice();
+    expect(buddy.allocateAt(got[8])).toBe(false); // handed out
+    expect(buddy.allocateAt(got[7], 2)).toBe(false); // the cached frame and a handed-out one
+    expect(code(() => buddy.reserve(got[8], FRAME))).toBe('FRAME_IN_USE');
+    expect(memory.read(buddy.metadataAddress, 4096)).toEqual(header);
+    expect(buddy.allocateAt(got[7])).toBe(true);
+    buddy.check();
+  });
+
+  it('check() finds a handed-out or reserved frame whose taken bit is clear (it would read as free)', () => {
+    const { memory, buddy } = setup();
+    const takenWord = (a: number) => buddy.metadataAddress + memory.readU32(buddy.metadataAddress + (32 + 88) * 4) * 4 + Math.floor((a / FRAME - 256) / 32) * 4;
+    const clearBit = (a: number) => {
+      const word = takenWord(a);
+      const old = memory.readU32(word);
+      memory.writeU32(word, (old & ~(1 << ((a / FRAME - 256) % 32))) >>> 0);
+      return () => memory.writeU32(word, old);
+    };
+    const a = buddy.allocate()!;
+    buddy.reserve(8 * MiB, FRAME);
+    buddy.check();
+    for (const at of [a, 8 * MiB]) {
+      const undo = clearBit(at);
+      expect(buddy.isFree(at)).toBe(true);
+      expect(code(() => buddy.check())).toBe('FRAME_CORRUPT');
+      undo();
+      buddy.check();
+    }
+  });
+
+  it('in-use frames must be backed by memory too (they hold list nodes once freed)', () => {
+    const memory = new PhysicalMemory({ shared: false });
+    memory.addRegion(0, 16 * MiB);
+    const inUse = [{ start: 16 * MiB, end: 32 * MiB }];
+    expect(code(() => BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: MiB, end: 32 * MiB }], inUse }))).toBe('FRAME_BAD_OPTION');
+    memory.addRegion(16 * MiB, 16 * MiB, { backing: 'lazy' });
+    const buddy = BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges: [{ start: MiB, end: 32 * MiB }], inUse, maxOrder: 6 });
+    for (let i = 0; i < 100; i++) buddy.free(16 * MiB + i * FRAME); // through the cache and its flushes
+    buddy.check();
+    expect(buddy.stats().free).toBe((15 * MiB) / FRAME - buddy.stats().reserved + 100);
+  });
+
   it('an attached instance shares the cache', () => {
     const { memory, buddy } = setup();
     const a = buddy.allocate()!;

@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import { normalizeRanges, subtractRanges } from '../../src/addr/phys.js';
 import { MemprimsError } from '../../src/errors.js';
 import { FrameError, type FrameAllocator } from '../../src/frames/index.js';
+import type { PhysicalMemory } from '../../src/memory/physical-memory.js';
 
 export const FRAME = 4096;
 
@@ -74,7 +75,19 @@ function spanOf(m: Model, s: number, c: number): number {
   return k <= m.maxOrder && s % 2 ** k === 0 ? 2 ** k : c;
 }
 
+let verifications = 0;
+
+/**
+ * Compares the counters and the largest free run with the model and runs check(). The
+ * buddy's stats() returns its frame cache to the lists, so stats() runs on every third call
+ * only: in between the cache fills and empties as it does in use (check() still verifies it
+ * against the counters every time).
+ */
 export function verifyCounters(m: Model, real: FrameAllocator): void {
+  if (m.kind === 'buddy' && ++verifications % 3 !== 0) {
+    real.check();
+    return;
+  }
   const s = real.stats();
   const owned = count(ownedRanges(m));
   const reserved = count(m.reserved);
@@ -87,8 +100,15 @@ export function verifyCounters(m: Model, real: FrameAllocator): void {
   real.check();
 }
 
+/** The allocator's 4 KiB metadata header (counters, list heads, the buddy's frame cache). */
+function header(real: FrameAllocator): Uint8Array {
+  const r = real as FrameAllocator & { memory: PhysicalMemory; metadataAddress: number };
+  return r.memory.read(r.metadataAddress, 4096).slice();
+}
+
 function expectFrameError(fn: () => unknown, code: string | null, m: Model, real: FrameAllocator): void {
-  const before = real.stats();
+  // the header bytes, not stats(): the buddy's stats() would empty its frame cache first
+  const before = header(real);
   let thrown: unknown = null;
   try {
     fn();
@@ -97,7 +117,7 @@ function expectFrameError(fn: () => unknown, code: string | null, m: Model, real
   }
   expect(thrown, 'misuse must throw').toBeInstanceOf(MemprimsError);
   if (code !== null) expect((thrown as FrameError).code).toBe(code);
-  expect(real.stats()).toEqual(before);
+  expect(header(real)).toEqual(before);
   real.check();
   void m;
 }
