@@ -5,8 +5,9 @@
  * `end`, `pending`, `used`). Positions are byte offsets from `bottom` (the stored `next`
  * pointers stay absolute addresses). In 'indexed' mode a {@link HoleIndex} finds the hole (and
  * its neighbours) instead of a list walk; the memory writes are the same in both modes. On a raw
- * window (one buffer, the usual case) the walks and the common writes run on 32-bit words in
- * `window-list.ts`; the general path here works on any {@link NodeMemory}.
+ * window (one buffer, the usual case) the common writes run on 32-bit words in `window-list.ts`,
+ * and 'list' mode walks a {@link HoleMirror} (a compact copy of the list) instead of the nodes in
+ * memory; the general path here works on any {@link NodeMemory}.
  * Arguments are trusted here: validation lives in the `LinkedListHeap` facade.
  *
  * @module
@@ -14,17 +15,16 @@
 import { hex } from '../errors.js';
 import { HeapUsageError } from './errors.js';
 import { HoleIndex } from './hole-index.js';
+import { HoleMirror } from './hole-mirror.js';
 import { WindowNodeMemory, type NodeMemory } from './node-memory.js';
 import { MIN_HOLE, placeInHole } from './placement.js';
-import { findFitSmallAlign, LAST, linkAfter, MERGED_NEXT, MERGED_PREV, takeFront, walkToPredecessor, type Window } from './window-list.js';
+import { LAST, linkAfter, MERGED_NEXT, MERGED_PREV, takeFront, type Window } from './window-list.js';
 
 /** Heap state and algorithm; see the module comment. */
 export class HoleList {
   private memory!: NodeMemory;
   /** `memory` when it is a raw window (the list walks then run on 32-bit word indices). */
   private win: Window | null = null;
-  /** Where {@link findFitSmallAlign} leaves the previous hole's word index. */
-  private readonly found = { prev: -1 };
   /** First usable byte (8-aligned absolute address). */
   readonly bottom: number;
   /** Offset of the end of the usable heap (the crate's `top - bottom`, without pending bytes). */
@@ -34,20 +34,23 @@ export class HoleList {
   /** Sum of the adjusted sizes of live blocks. */
   used = 0;
   /** Offset of the first hole (the dummy head's `next`), -1 for none. */
-  head: number;
+  head = -1;
   /** The index of 'indexed' mode, or null in 'list' mode. */
   readonly index: HoleIndex | null;
+  /** 'list' mode on a raw window: the copy of the hole list that the walks run on; else null. */
+  mirror: HoleMirror | null = null;
 
   /** `Heap::init` on an already aligned `bottom` with `usable >= 16` bytes. */
   constructor(mem: NodeMemory, bottom: number, usable: number, pending: number, indexed: boolean) {
-    this.mem = mem;
+    this.index = indexed ? new HoleIndex() : null;
     this.bottom = bottom;
     this.end = usable;
     this.pending = pending;
+    this.mem = mem;
     mem.setNode(0, usable, -1);
     this.head = 0;
-    this.index = indexed ? new HoleIndex() : null;
     this.index?.reset([0], [usable]);
+    this.mirror?.insertAfter(-1, 0, usable);
   }
 
   /** Node access to heap memory (a raw window when possible). */
@@ -61,6 +64,9 @@ export class HoleList {
       mem instanceof WindowNodeMemory
         ? { i32: mem.i32, lo: mem.bottomLoSigned, loU: mem.bottomLo, hi: mem.bottomHi }
         : null;
+    // (at init, or when an extension turns the memory into one window: copy the list once)
+    if (this.win === null || this.index !== null) this.mirror = null;
+    else if (this.mirror === null) this.mirror = HoleMirror.copyOf(mem, this.head, this.end / MIN_HOLE);
   }
 
   /** `allocate_first_fit` with an adjusted size: the block's offset, or -1 (nothing written). */
@@ -68,13 +74,26 @@ export class HoleList {
     const head = this.head;
     if (head < 0) return -1;
     if (this.index !== null) return this.allocateIndexed(this.index, adj, align);
-    const win = this.win;
-    if (win !== null && align <= 8) {
-      // 'list' mode's common case, on the raw window
-      const wi = findFitSmallAlign(win, head, adj, this.found);
-      if (wi < 0) return -1;
-      const first = takeFront(win, this.found.prev, wi, win.i32[wi], adj);
+    const mirror = this.mirror;
+    if (mirror !== null) {
+      // 'list' mode on a window: first fit on the mirror, the crate's writes on the window
+      const j = align <= 8 ? mirror.findFit(adj) : mirror.findFitAligned(adj, align, this.bottom);
+      if (j < 0) return -1;
+      const n = mirror.pool;
+      const pj = mirror.prev;
+      const wi = n[j + 2];
+      const hs = n[j];
+      if (align > 8 && mirror.block !== wi << 2) {
+        // front padding (rare): the general writes
+        const a = mirror.block;
+        const nj = n[j + 1];
+        this.split(pj < 0 ? -1 : n[pj + 2] << 2, wi << 2, hs, nj < 0 ? -1 : n[nj + 2] << 2, a, adj);
+        mirror.allocated(j, a, adj);
+        return a;
+      }
+      const first = takeFront(this.win!, pj < 0 ? -1 : n[pj + 2], wi, hs, adj);
       if (first !== -2) this.head = first;
+      mirror.allocated(j, wi << 2, adj);
       this.used += adj;
       return wi << 2;
     }
@@ -187,14 +206,17 @@ export class HoleList {
     }
     const index = this.index;
     const win = this.win;
-    if (win !== null) {
-      // C: the last hole at or before p, from the index or by walking the raw window
+    const mirror = this.mirror;
+    if (win !== null && (index !== null || mirror !== null)) {
+      // C: the last hole at or before p, from the index or by walking the mirror
       let cw: number;
+      let cj = -1;
       if (index !== null) {
         index.findAtOrBefore(p);
         cw = index.address(index.ci, index.j) >> 2;
       } else {
-        cw = walkToPredecessor(win, head, p);
+        cj = mirror!.findAtOrBefore(p >> 2);
+        cw = mirror!.pool[cj + 2];
       }
       const flags = linkAfter(win, cw, p, s);
       if (flags < 0) this.overlap(p, s, -1 - flags);
@@ -202,6 +224,7 @@ export class HoleList {
       let ys = win.i32[y >> 2];
       if ((flags & LAST) !== 0) ys = this.topFix(y, ys);
       if (index !== null) this.linkInIndex(index, flags, p, ys);
+      else mirror!.freed(cj, flags, p, ys);
       return;
     }
     let c = head;
@@ -250,6 +273,7 @@ export class HoleList {
       ns = this.topFix(n, ns);
       this.head = n;
       index?.reset([n], [ns]);
+      this.mirror?.insertAfter(-1, n >> 2, ns);
       return;
     }
     if (p < head) {
@@ -272,8 +296,11 @@ export class HoleList {
         mem.setNext(n, hnext);
         mem.setSize(n, ns + hsz);
         index?.setEntry(0, 0, n, ns + hsz);
+        this.mirror?.removeAfter(-1);
+        this.mirror?.insertAfter(-1, n >> 2, ns + hsz);
       } else {
         index?.insertFirst(n, ns);
+        this.mirror?.insertAfter(-1, n >> 2, ns);
       }
       return;
     }
@@ -368,3 +395,4 @@ export class HoleList {
     );
   }
 }
+

@@ -314,7 +314,8 @@ export class LinkedListHeap {
   /**
    * Verifies every invariant of the hole list in memory (inside bounds, 8-aligned, sorted, no
    * overlap, no unmerged neighbours, sizes of at least 16), the accounting (free = sum of hole
-   * sizes), the index in 'indexed' mode and the live blocks in strict mode. Throws a
+   * sizes), the index in 'indexed' mode, the mirror in 'list' mode (when the heap is one raw
+   * window) and the live blocks in strict mode. Throws a
    * {@link HeapCorruptionError} naming the first violation.
    */
   check(): void {
@@ -329,13 +330,16 @@ export class LinkedListHeap {
     if (sum !== this.free) {
       throw new HeapCorruptionError('HEAP_CORRUPT_ACCOUNTING', `holes hold ${sum} bytes but free() is ${this.free}`, { holeBytes: sum, free: this.free, used: this.used });
     }
-    if (list.index !== null) {
-      const entries = list.index.entries();
+    // the index ('indexed' mode) or the mirror ('list' mode on a window) must equal the list
+    const copy = list.index ?? list.mirror;
+    if (copy !== null) {
+      const what = list.index !== null ? 'index' : 'mirror';
+      const entries = copy.entries();
       for (let i = 0; i < Math.max(entries.length, holes.length); i++) {
         const e = entries[i];
         const h = holes[i];
         if (e === undefined || h === undefined || list.bottom + e[0] !== h.address || e[1] !== h.size) {
-          throw new HeapCorruptionError('HEAP_CORRUPT_INDEX', `index entry #${i} ${e ? `[${hex(list.bottom + e[0])}, ${e[1]}]` : 'missing'} differs from hole #${i} ${h ? `[${hex(h.address)}, ${h.size}]` : 'missing'} in memory`, { index: i, entry: e ?? null, hole: h ?? null });
+          throw new HeapCorruptionError('HEAP_CORRUPT_INDEX', `${what} entry #${i} ${e ? `[${hex(list.bottom + e[0])}, ${e[1]}]` : 'missing'} differs from hole #${i} ${h ? `[${hex(h.address)}, ${h.size}]` : 'missing'} in memory`, { index: i, entry: e ?? null, hole: h ?? null });
         }
       }
     }

@@ -1,8 +1,8 @@
 /**
- * The crate's list walks (first-fit allocation and the sorted free's walk) for 'list' mode, and
- * the node writes of an allocation without front padding and of a free after the first hole
+ * The node writes of an allocation without front padding and of a free after the first hole
  * (both modes), on a raw `Int32Array` window over the heap: word indices, the hole nodes' raw
- * 32-bit words, no method call, object or BigInt per hole. The memory writes are exactly those
+ * 32-bit words, no method call, object or BigInt. (The walks that find the hole run on the
+ * index or, in 'list' mode, on the mirror of `hole-mirror.ts`.) The memory writes are exactly those
  * of `HoleList`'s generic path (see ../shared/spec/linked-list-heap.md §5, §6); the rare cases
  * (front padding, an empty list, a free below the first hole, the top fix) stay there.
  *
@@ -30,32 +30,6 @@ function storeNext(win: Window, w: number, off: number): void {
   const lo = win.loU + off;
   i32[w + 2] = lo | 0;
   i32[w + 3] = lo > 0xffffffff ? win.hi + 1 : win.hi;
-}
-
-/**
- * First-fit search for `adj` bytes with `align <= 8` (no front padding possible: holes are
- * 8-aligned). Returns the word index of the chosen hole, with the word index of the previous
- * hole in `found.prev` (-1 for the dummy head), or -1 when no hole fits.
- */
-export function findFitSmallAlign(win: Window, head: number, adj: number, found: { prev: number }): number {
-  const i32 = win.i32;
-  const base = win.lo;
-  const adj16 = adj + 16;
-  let i = head >> 2;
-  let pi = -1;
-  for (;;) {
-    const hs = i32[i];
-    // the crate's rules for a hole that needs no front padding: exact fit, or a back
-    // remainder of at least one node (a 1..15-byte remainder skips the hole)
-    if (hs >= adj && (hs === adj || hs >= adj16)) break;
-    const lo = i32[i + 2];
-    if (lo === 0 && i32[i + 3] === 0) return -1;
-    const k = (lo - base) >> 2;
-    pi = i;
-    i = k;
-  }
-  found.prev = pi;
-  return i;
 }
 
 /**
@@ -97,24 +71,6 @@ export const MERGED_PREV = 1;
 export const MERGED_NEXT = 2;
 /** What {@link linkAfter} did: the resulting node ends the list (the top fix applies to it). */
 export const LAST = 4;
-
-/**
- * Word index of C, the last hole at or before byte offset `p` (which is at or after the first
- * hole `head`), found by walking the list.
- */
-export function walkToPredecessor(win: Window, head: number, p: number): number {
-  const i32 = win.i32;
-  const base = win.lo;
-  const pw = p >> 2;
-  let cw = head >> 2;
-  for (;;) {
-    const lo = i32[cw + 2];
-    if (lo === 0 && i32[cw + 3] === 0) return cw;
-    const k = (lo - base) >> 2;
-    if (pw < k) return cw;
-    cw = k;
-  }
-}
 
 /**
  * The crate's free of `[p, p + s)` after hole C at word `cw` (the last hole at or before p):

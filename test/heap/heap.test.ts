@@ -208,6 +208,15 @@ for (const mode of ['list', 'indexed'] as const) {
         ['HEAP_CORRUPT_OVERLAP', (m, _h, hs) => m.writeU64Number(hs[0], hs[1] - hs[0] + 16)],
         ['HEAP_CORRUPT_UNMERGED', (m, _h, hs) => m.writeU64Number(hs[0], hs[1] - hs[0])],
         ['HEAP_CORRUPT_ACCOUNTING', (m, _h, hs) => m.writeU64Number(hs[0], m.readU64Number(hs[0]) - 16)],
+        // a valid list with the same free bytes, changed behind the heap's back: the index
+        // ('indexed') or the mirror the walks run on ('list') no longer matches it
+        ['HEAP_CORRUPT_INDEX', (m, _h, hs) => {
+          const tail = m.readU64Number(hs[1]);
+          m.writeU64Number(hs[0], m.readU64Number(hs[0]) + 16);
+          m.writeU64Number(hs[0] + 8, hs[1] + 16);
+          m.writeU64Number(hs[1] + 16, tail - 16);
+          m.writeU64Number(hs[1] + 24, 0);
+        }],
       ];
       for (const [want, corrupt] of cases) {
         const { heap, memory } = setup(4096, { mode });
