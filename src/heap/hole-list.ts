@@ -23,7 +23,7 @@ import { LAST, linkAfter, MERGED_NEXT, MERGED_PREV, takeFront, type Window } fro
 /** Heap state and algorithm; see the module comment. */
 export class HoleList {
   private memory!: NodeMemory;
-  /** `memory` when it is a raw window (the list walks then run on 32-bit word indices). */
+  /** `memory` when it is a raw window (the common writes then run on 32-bit word indices). */
   private win: Window | null = null;
   /** First usable byte (8-aligned absolute address). */
   readonly bottom: number;
@@ -81,17 +81,17 @@ export class HoleList {
       if (j < 0) return -1;
       const n = mirror.pool;
       const pj = mirror.prev;
-      const wi = n[j + 2];
+      const wi = n[j + 1];
       const hs = n[j];
       if (align > 8 && mirror.block !== wi << 2) {
         // front padding (rare): the general writes
         const a = mirror.block;
-        const nj = n[j + 1];
-        this.split(pj < 0 ? -1 : n[pj + 2] << 2, wi << 2, hs, nj < 0 ? -1 : n[nj + 2] << 2, a, adj);
+        const nj = mirror.nextOf(j);
+        this.split(pj < 0 ? -1 : n[pj + 1] << 2, wi << 2, hs, nj < 0 ? -1 : n[nj + 1] << 2, a, adj);
         mirror.allocated(j, a, adj);
         return a;
       }
-      const first = takeFront(this.win!, pj < 0 ? -1 : n[pj + 2], wi, hs, adj);
+      const first = takeFront(this.win!, pj < 0 ? -1 : n[pj + 1], wi, hs, adj);
       if (first !== -2) this.head = first;
       mirror.allocated(j, wi << 2, adj);
       this.used += adj;
@@ -216,7 +216,7 @@ export class HoleList {
         cw = index.address(index.ci, index.j) >> 2;
       } else {
         cj = mirror!.findAtOrBefore(p >> 2);
-        cw = mirror!.pool[cj + 2];
+        cw = mirror!.pool[cj + 1];
       }
       const flags = linkAfter(win, cw, p, s);
       if (flags < 0) this.overlap(p, s, -1 - flags);
@@ -395,4 +395,3 @@ export class HoleList {
     );
   }
 }
-
