@@ -76,28 +76,33 @@ export class HoleList {
     if (this.index !== null) return this.allocateIndexed(this.index, adj, align);
     const mirror = this.mirror;
     if (mirror !== null) {
+      if (align > 8) return this.allocateAligned(mirror, adj, align);
       // 'list' mode on a window: first fit on the mirror, the crate's writes on the window
-      const j = align <= 8 ? mirror.findFit(adj) : mirror.findFitAligned(adj, align, this.bottom);
+      const j = mirror.findFit(adj);
       if (j < 0) return -1;
       const n = mirror.pool;
       const pj = mirror.prev;
       const wi = n[j + 1];
-      const hs = n[j];
-      if (align > 8 && mirror.block !== wi << 2) {
-        // front padding (rare): the general writes
-        const a = mirror.block;
-        const nj = mirror.nextOf(j);
-        this.split(pj < 0 ? -1 : n[pj + 1] << 2, wi << 2, hs, nj < 0 ? -1 : n[nj + 1] << 2, a, adj);
-        mirror.allocated(j, a, adj);
-        return a;
-      }
-      const first = takeFront(this.win!, pj < 0 ? -1 : n[pj + 1], wi, hs, adj);
+      const first = takeFront(this.win!, pj < 0 ? -1 : n[pj + 1], wi, n[j], adj);
       if (first !== -2) this.head = first;
-      mirror.allocated(j, wi << 2, adj);
+      mirror.tookFront(j, adj);
       this.used += adj;
       return wi << 2;
     }
     return this.allocateWalk(adj, align);
+  }
+
+  /** 'list' mode on a window, `align > 8` (rare): first fit on the mirror, the writes of `split`. */
+  private allocateAligned(mirror: HoleMirror, adj: number, align: number): number {
+    const j = mirror.findFitAligned(adj, align, this.bottom);
+    if (j < 0) return -1;
+    const n = mirror.pool;
+    const pj = mirror.prev;
+    const nj = mirror.nextOf(j);
+    const a = mirror.block;
+    this.split(pj < 0 ? -1 : n[pj + 1] << 2, n[j + 1] << 2, n[j], nj < 0 ? -1 : n[nj + 1] << 2, a, adj);
+    mirror.allocated(j, a, adj);
+    return a;
   }
 
   /** 'indexed' mode: the index finds the hole and its neighbours. */
@@ -296,8 +301,7 @@ export class HoleList {
         mem.setNext(n, hnext);
         mem.setSize(n, ns + hsz);
         index?.setEntry(0, 0, n, ns + hsz);
-        this.mirror?.removeAfter(-1);
-        this.mirror?.insertAfter(-1, n >> 2, ns + hsz);
+        this.mirror?.setFirst(n >> 2, ns + hsz);
       } else {
         index?.insertFirst(n, ns);
         this.mirror?.insertAfter(-1, n >> 2, ns);

@@ -121,6 +121,17 @@ export class HoleMirror {
     return d < 0 ? -1 : d + 4;
   }
 
+  /** After the crate took `adj` bytes from the front of hole `j`: the rest stays in its place, or the hole goes. */
+  tookFront(j: number, adj: number): void {
+    const n = this.pool;
+    const rest = n[j] - adj;
+    if (rest === 0) this.removeAt(j);
+    else {
+      n[j] = rest;
+      n[j + 1] += adj >> 2;
+    }
+  }
+
   /**
    * After the crate took the block `[a, a + adj)` (byte offsets) out of hole `j`, found by the
    * last search: a front padding keeps the hole (with its new size) and the back remainder, if
@@ -161,6 +172,13 @@ export class HoleMirror {
     } else {
       this.insertAfter(cj, p >> 2, ys);
     }
+  }
+
+  /** The first hole becomes hole `w` of `size` bytes (the list must not be empty). */
+  setFirst(w: number, size: number): void {
+    const j = this.first + 4;
+    this.pool[j] = size;
+    this.pool[j + 1] = w;
   }
 
   /** Removes the hole after `j` (-1: the first hole), which must exist. */
