@@ -8,7 +8,7 @@
  * does (by `window-list.ts` / `HoleList`); this copy is updated beside it (an insertion or
  * removal moves at most the 30 pairs of one chunk) and `LinkedListHeap.check()` compares them.
  *
- * Layout: a chunk is {@link CHUNK} int32s at a multiple of {@link CHUNK}: `c` pairs used, `c+1`
+ * Layout: a chunk is `CHUNK` (64) int32s at a multiple of `CHUNK`: `c` pairs used, `c+1`
  * next chunk (-1: last), `c+2` previous chunk (-1: first), `c+3` unused, then the pairs from
  * `c+4`. A hole's position `j` is the index of its pair: `j` size in bytes, `j+1` word index in
  * the window (byte offset from the heap bottom >> 2); its chunk is `j & -CHUNK`. No chunk in
@@ -46,7 +46,9 @@ export class HoleMirror {
   static copyOf(mem: NodeMemory, head: number, max: number): HoleMirror {
     const mirror = new HoleMirror();
     let last = -1;
-    for (let h = head, k = 0; h >= 0 && k < max; h = mem.next(h), k++) last = mirror.insertAfter(last, h >> 2, mem.size(h));
+    for (let h = head, k = 0; h >= 0 && k < max; h = mem.next(h), k++) {
+      last = mirror.insertAfter(last, h >> 2, mem.size(h));
+    }
     return mirror;
   }
 
@@ -121,7 +123,7 @@ export class HoleMirror {
     return d < 0 ? -1 : d + 4;
   }
 
-  /** After the crate took `adj` bytes from the front of hole `j`: the rest stays in its place, or the hole goes. */
+  /** After the crate took `adj` bytes from the front of hole `j`: the rest keeps its place, or the hole goes. */
   tookFront(j: number, adj: number): void {
     const n = this.pool;
     const rest = n[j] - adj;

@@ -5,7 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Layout, LinkedListHeap, PhysicalMemory } from '../../src/index.js';
 import { HoleMirror } from '../../src/heap/hole-mirror.js';
+import { nodeMemoryFor } from '../../src/heap/node-memory.js';
 import { placeInHole } from '../../src/heap/placement.js';
 
 const runs = Number(process.env.FC_RUNS ?? 40);
@@ -72,5 +74,19 @@ describe('HoleMirror', () => {
       }),
       { numRuns: runs },
     );
+  });
+
+  it('copyOf reads a hole list from memory (used when memory turns into one window)', () => {
+    const memory = new PhysicalMemory();
+    const bottom = 0x10_0000;
+    memory.addRegion(bottom, 0x10000);
+    const heap = LinkedListHeap.init(memory, bottom, 0x10000);
+    const l = Layout.fromSizeAlign(48, 8);
+    const blocks = Array.from({ length: 120 }, () => heap.allocateFirstFit(l)!);
+    for (let i = 0; i < blocks.length; i += 2) heap.deallocate(blocks[i], l);
+    const holes = heap.holes();
+    expect(holes.length).toBeGreaterThan(60);
+    const m = HoleMirror.copyOf(nodeMemoryFor(memory, bottom, bottom + 0x10000), heap.firstHole! - bottom, 0x10000 / 16);
+    expect(m.entries()).toEqual(holes.map((h) => [h.address - bottom, h.size]));
   });
 });
