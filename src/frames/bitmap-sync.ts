@@ -26,13 +26,12 @@
  * @module
  */
 import { BitmapTree } from './bitmap-tree.js';
-import { H_RES_GEN, H_USED } from './meta.js';
+import { H_USED } from './meta.js';
 import { FRAME_SIZE } from './types.js';
 
 // Imported bindings copied into module constants once: under a CommonJS transform (tsx,
 // vitest) every use of an import is a getter call, which costs more than the hot paths.
 const USED = H_USED;
-const RES_GEN = H_RES_GEN;
 const FRAME_BYTES = FRAME_SIZE;
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */
@@ -255,7 +254,7 @@ export abstract class BitmapSync extends BitmapTree {
     // fraction bits, so `r === rel` only for a frame-aligned address within 2^31 frames)
     const rel = address * (1 / FRAME_BYTES) - this.baseFrame; // a multiply: exact (a power of two), where a division is ~15 cycles
     const r = rel | 0;
-    if (r !== rel || r < this.plainLo || r >= this.plainHi || this.hdr[RES_GEN] !== this.plainGen) {
+    if (r !== rel || !this.isPlain(r)) {
       if (!(r === rel && r >= 0 && this.learnPlain(address / FRAME_BYTES) && r >= this.plainLo && r < this.plainHi)) return false;
     }
     const w = r >>> 5;

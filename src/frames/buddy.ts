@@ -22,7 +22,7 @@
 import { hex } from '../errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
-import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RES_GEN, H_RESERVED, KIND_BUDDY, planFrames, placeMetadata, readMetaBytes, subtractFrames, type FrameRange } from './meta.js';
+import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, KIND_BUDDY, planFrames, placeMetadata, readMetaBytes, subtractFrames, type FrameRange } from './meta.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
@@ -300,8 +300,8 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     if (r !== rel) return false;
     const lock = this.lock;
     if (lock.active) lock.acquire();
-    // managed and unreserved: inside the span learnt last time (same reservation generation), or learnt now
-    const plain = (r >= this.plainLo && r < this.plainHi && this.hdr[H_RES_GEN] === this.plainGen) || (r >= 0 && this.learnPlain(this.baseFrame + r) && r >= this.plainLo && r < this.plainHi);
+    // managed and unreserved: inside a span learnt before (same reservation generation), or learnt now
+    const plain = this.isPlain(r) || (r >= 0 && this.learnPlain(this.baseFrame + r) && r >= this.plainLo && r < this.plainHi);
     const ok = plain && this.lists.giveOne(r);
     if (ok) this.bumpUsed(-1);
     if (lock.active) lock.release();

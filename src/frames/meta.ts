@@ -392,16 +392,25 @@ export abstract class FrameMeta {
   }
 
   /**
-   * Frames `[plainLo, plainHi)`, relative to the base frame and clamped to int32 (frames past
-   * 2^31 take the checked paths), lie in one usable range and hold no reservation, as of
-   * reservation generation `plainGen`: the single-frame free paths test a frame against them.
+   * Frames `[plainLo, plainHi)` and `[plainLo2, plainHi2)` (the span learnt before), relative
+   * to the base frame and clamped to int32 (frames past 2^31 take the checked paths), lie in
+   * one usable range each and hold no reservation, as of reservation generation `plainGen`:
+   * the single-frame free paths test a frame against them ({@link isPlain}). Two spans, because
+   * frees on both sides of one reservation (the metadata, a kernel image) are common.
    */
   protected plainLo = 0;
   protected plainHi = 0;
+  protected plainLo2 = 0;
+  protected plainHi2 = 0;
   protected plainGen = -1;
+  /** True when relative frame r lies in a learnt span that is still valid (no check of r itself). */
+  protected isPlain(r: number): boolean {
+    return this.hdr[H_RES_GEN] === this.plainGen && ((r >= this.plainLo && r < this.plainHi) || (r >= this.plainLo2 && r < this.plainHi2));
+  }
   /**
    * True when frame f is an integer, managed and not reserved; then remembers the widest
-   * span around f where that holds in {@link plainLo}/{@link plainHi}.
+   * span around f where that holds in {@link plainLo}/{@link plainHi} (the previous span moves
+   * to the second pair if the reservations did not change).
    */
   protected learnPlain(f: number): boolean {
     if (!(Math.floor(f) === f)) return false;
@@ -414,6 +423,9 @@ export abstract class FrameMeta {
     if (hi >= 0 && this.resEnds[hi] > f) return false;
     const start = hi >= 0 ? Math.max(this.rangeStarts[r], this.resEnds[hi]) : this.rangeStarts[r];
     const end = hi + 1 < s.length ? Math.min(this.rangeEnds[r], s[hi + 1]) : this.rangeEnds[r];
+    const keep = gen === this.plainGen;
+    this.plainLo2 = keep ? this.plainLo : 0;
+    this.plainHi2 = keep ? this.plainHi : 0;
     this.plainLo = Math.min(start - this.baseFrame, 0x7fffffff);
     this.plainHi = Math.min(end - this.baseFrame, 0x7fffffff);
     this.plainGen = gen;
