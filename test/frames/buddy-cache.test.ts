@@ -2,7 +2,7 @@
 // free to every query, invisible to the list algorithms, returned to the lists whenever a
 // multi-frame operation needs them, checked by check(), and shared with attached instances.
 import { describe, expect, it } from 'vitest';
-import { BuddyFrameAllocator, PhysicalMemory } from '../../src/index.js';
+import { BitmapFrameAllocator, BuddyFrameAllocator, PhysicalMemory } from '../../src/index.js';
 
 const MiB = 2 ** 20;
 const FRAME = 4096;
@@ -242,4 +242,40 @@ describe('buddy frame cache', () => {
     memory.writeU32(word0, old0);
     buddy.check();
   });
+
+  for (const kind of ['bitmap', 'buddy'] as const) {
+    it(`${kind}: the single free's learnt spans (both sides of a reservation) go stale when another instance reserves`, () => {
+      const memory = new PhysicalMemory({ shared: false });
+      memory.addRegion(0, 16 * MiB);
+      const ranges = [{ start: MiB, end: 16 * MiB }];
+      const a = kind === 'bitmap' ? BitmapFrameAllocator.fromMemoryMap(memory, null, { ranges, metadataAddress: 8 * MiB }) : BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges, metadataAddress: 8 * MiB, maxOrder: 6 });
+      const low = [a.allocateAt(2 * MiB) && 2 * MiB, a.allocateAt(2 * MiB + FRAME) && 2 * MiB + FRAME] as number[];
+      const high = [a.allocateAt(12 * MiB) && 12 * MiB, a.allocateAt(12 * MiB + FRAME) && 12 * MiB + FRAME] as number[];
+      // alternate sides of the metadata's reservation: both spans get learnt
+      a.free(low[0]);
+      a.free(high[0]);
+      expect(a.allocateAt(low[0])).toBe(true);
+      expect(a.allocateAt(high[0])).toBe(true);
+      a.free(low[0]);
+      a.free(high[0]);
+      // another instance reserves a free frame in each span; frees there must now be FRAME_RESERVED
+      const b = kind === 'bitmap' ? BitmapFrameAllocator.attach(memory, a.metadataAddress) : BuddyFrameAllocator.attach(memory, a.metadataAddress);
+      b.reserve(low[0], FRAME);
+      b.reserve(high[0], FRAME);
+      const code = (f: () => void) => {
+        try {
+          f();
+        } catch (e) {
+          return (e as { code?: string }).code;
+        }
+        return 'no error';
+      };
+      expect(code(() => a.free(low[0]))).toBe('FRAME_RESERVED');
+      expect(code(() => a.free(high[0]))).toBe('FRAME_RESERVED');
+      a.free(low[1]);
+      a.free(high[1]);
+      a.check();
+      b.check();
+    });
+  }
 });
