@@ -38,12 +38,9 @@ import {
   H_PARAM,
   H_RESERVED,
   KIND_BITMAP,
-  planFrames,
-  placeMetadata,
   readMetaBytes,
-  subtractFrames,
-  type FramePlan,
 } from './meta.js';
+import { placeMetadata, planFrames, subtractFrames, type FramePlan } from './plan.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { BitmapSync } from './bitmap-sync.js';

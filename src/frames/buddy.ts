@@ -22,7 +22,8 @@
 import { hex } from '../errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
-import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, KIND_BUDDY, planFrames, placeMetadata, readMetaBytes, subtractFrames, type FrameRange } from './meta.js';
+import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, KIND_BUDDY, readMetaBytes } from './meta.js';
+import { placeMetadata, planFrames, subtractFrames, type FrameRange } from './plan.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
