@@ -201,25 +201,4 @@ export class BuddyCache extends BuddyLists {
     }
     return n;
   }
-
-  private countUntaken(s: number, e: number): number {
-    const rel = s - this.base;
-    const end = e - this.base;
-    const w0 = Math.floor(rel / 32);
-    const w1 = Math.floor((end - 1) / 32);
-    const b0 = rel - w0 * 32;
-    const b1 = end - 1 - w1 * 32;
-    const meta = this.meta;
-    let n = 0;
-    for (let w = w0; w <= w1; w++) {
-      const i = this.takenOff + w;
-      let clear = ~(meta !== null ? meta[i] : this.ws.get(i));
-      if (w === w0) clear &= 0xffffffff << b0;
-      if (w === w1) clear &= 0xffffffff >>> (31 - b1);
-      clear -= (clear >>> 1) & 0x55555555;
-      clear = (clear & 0x33333333) + ((clear >>> 2) & 0x33333333);
-      n += Math.imul((clear + (clear >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-    }
-    return n;
-  }
 }

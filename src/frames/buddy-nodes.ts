@@ -10,6 +10,7 @@
  */
 import { H_KIND_AREA } from './meta.js';
 import { FRAME_SIZE as TYPES_FRAME_SIZE } from './types.js';
+import { lowBit, popcount32 } from './util.js';
 import type { MemoryWords, WordStore } from './words.js';
 
 /** Magic word of a free-block node: 'BDDY'. */
@@ -178,30 +179,41 @@ export abstract class BuddyNodes {
   }
   /** First frame of [s, e) whose taken bit is clear (free), or -1. */
   firstUntaken(s: number, e: number): number {
-    return this.firstTakenBit(s, e, 0);
+    return this.scanTaken(s, e, 0, false);
   }
   /** First frame of [s, e) whose taken bit is set, or -1. */
   firstTaken(s: number, e: number): number {
-    return this.firstTakenBit(s, e, 1);
+    return this.scanTaken(s, e, 1, false);
   }
-  private firstTakenBit(s: number, e: number, want: number): number {
+  /** Frames of [s, e) whose taken bit is clear. */
+  countUntaken(s: number, e: number): number {
+    return this.scanTaken(s, e, 0, true);
+  }
+  /**
+   * One pass over the taken words of [s, e), each masked to the range: the first frame whose
+   * bit equals `want` (-1 if none), or with `count` the number of such frames.
+   */
+  private scanTaken(s: number, e: number, want: number, count: boolean): number {
     const rel = s - this.base;
     const end = e - this.base;
-    if (rel >= end) return -1;
+    if (rel >= end) return count ? 0 : -1;
     const w0 = Math.floor(rel / 32);
     const w1 = Math.floor((end - 1) / 32);
     const b0 = rel - w0 * 32;
     const b1 = end - 1 - w1 * 32;
     const meta = this.meta;
     const flip = want === 1 ? 0 : 0xffffffff;
+    let n = 0;
     for (let w = w0; w <= w1; w++) {
       const i = this.takenOff + w;
       let hits = ((meta !== null ? meta[i] : this.ws.get(i)) ^ flip) >>> 0;
       if (w === w0) hits &= 0xffffffff << b0;
       if (w === w1) hits &= 0xffffffff >>> (31 - b1);
-      if (hits !== 0) return this.base + w * 32 + (31 - Math.clz32(hits & -hits));
+      if (hits === 0) continue;
+      if (!count) return this.base + w * 32 + lowBit(hits);
+      n += popcount32(hits);
     }
-    return -1;
+    return count ? n : -1;
   }
 
   /** Index in {@link fw} of word `word / 4` of frame f's node, or -1 when f is outside it. */

@@ -13,6 +13,13 @@ export function lowBit(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/** Number of set bits of a 32-bit value. */
+export function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
 /** Validates `reserve(address, size)` and returns the frames covering it, rounded outwards. */
 export function checkReserveArgs(address: unknown, size: unknown): { start: number; end: number } {
   if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0 || address >= PHYS_ADDR_LIMIT) {
