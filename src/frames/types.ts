@@ -103,11 +103,6 @@ export interface FrameAllocatorOptions {
   metadataAddress?: number;
 }
 
-/** Frame number of a physical address (no validation). */
-export function frameOf(address: number): number {
-  return Math.floor(address / FRAME_SIZE);
-}
-
 /** Validates a frame count: a positive safe integer below 2^40. */
 export function checkCount(count: unknown, what = 'count'): number {
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count <= 0 || count > PHYS_ADDR_LIMIT / FRAME_SIZE) {
