@@ -17,6 +17,7 @@
 import { checkPhysAddr, PHYS_ADDR_LIMIT } from '../addr/phys.js';
 import { describe, hex, InvalidArgumentError, MemoryAccessError, RegionError } from '../errors.js';
 import { allocateBuffer, BufferStore, LazyStore, type BackingBuffer, type RegionStore } from './region.js';
+import { allocateWasmBacked, type WasmBacking } from './wasm-backing.js';
 import { checkByte, checkLength, checkU64, checkUint, sharedAvailable, toView } from './checks.js';
 
 /**
@@ -158,7 +159,8 @@ export class AddressSpace {
       store = new LazyStore(source, shared);
       if (backing === 'eager' || (backing === 'auto' && source <= MAX_BUFFER_SIZE)) {
         try {
-          store = new BufferStore(allocateBuffer(source, shared), 0, source);
+          const w = allocateWasmBacked(source, shared);
+          store = w !== null ? new BufferStore(w.buffer, 0, source, w.wasm) : new BufferStore(allocateBuffer(source, shared), 0, source);
         } catch (e) {
           if (backing === 'eager') {
             throw new RegionError('REGION_ALLOCATION_FAILED', `could not allocate ${hex(source)} bytes: ${String(e)}`, { base, size: source }, { cause: e });
@@ -204,6 +206,17 @@ export class AddressSpace {
   regionAt(address: number): RegionInfo | null {
     const r = this.find(address);
     return r === null ? null : info(r);
+  }
+
+  /**
+   * The WebAssembly memory backing the region that holds `address`, when this library made
+   * the region one (see wasm-backing.ts), else null. For WebAssembly kernels over memory.
+   *
+   * @internal
+   */
+  wasmBackingAt(address: number): WasmBacking | null {
+    const r = this.find(address);
+    return r === null ? null : r.store.wasm;
   }
 
   /** Total bytes of address space covered by regions. */

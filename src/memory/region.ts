@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { WasmBacking } from './wasm-backing.js';
 
 /**
  * Size of one lazily created chunk (64 KiB).
@@ -72,6 +73,8 @@ export interface RegionStore {
   /** The whole backing buffer for a buffer region; null for lazy regions. */
   readonly buffer: BackingBuffer | null;
   readonly byteOffset: number;
+  /** The WebAssembly memory holding `buffer` when this library made it one (see wasm-backing.ts). */
+  readonly wasm: WasmBacking | null;
   readU8(off: number): number;
   writeU8(off: number, value: number): void;
   readU32(off: number): number;
@@ -93,13 +96,15 @@ export class BufferStore implements RegionStore {
   readonly buffer: BackingBuffer;
   readonly byteOffset: number;
   readonly shared: boolean;
+  readonly wasm: WasmBacking | null;
 
-  constructor(buffer: BackingBuffer, byteOffset: number, byteLength: number) {
+  constructor(buffer: BackingBuffer, byteOffset: number, byteLength: number, wasm: WasmBacking | null = null) {
     this.block = new Block(buffer, byteOffset, byteLength);
     this.buffer = buffer;
     this.byteOffset = byteOffset;
     this.size = byteLength;
     this.shared = this.block.shared;
+    this.wasm = wasm;
   }
   readU8(off: number): number {
     return this.block.u8[off];
@@ -135,6 +140,7 @@ export class LazyStore implements RegionStore {
   readonly lazy = true;
   readonly buffer = null;
   readonly byteOffset = 0;
+  readonly wasm = null;
   readonly size: number;
   readonly shared: boolean;
   private readonly chunks = new Map<number, Block>();

@@ -22,6 +22,7 @@ import { pageSpace, pageToVirt, split, splitVirt, throwBadVirt } from './vaddr.j
 import { toMappings, toRanges, walkLeaves, type MappedRange, type Mapping } from './view.js';
 import { walkPage, type Translation } from './walk.js';
 import { leafPhys, RegionWalker, translateAddrsInto } from './fastwalk.js';
+import { WasmWalk } from './wasm-walk.js';
 import { LeafTableCache, mapOneHuge, mapOneLeaf, mapOnePage, unmapOnePage, virtHi, virtLo } from './fastpath.js';
 
 
@@ -95,7 +96,8 @@ export class PageTableBuilder {
     const region = this.memory.regionAt(phys);
     let walker: RegionWalker | null = null;
     if (region !== null && region.buffer !== null && !region.lazy && region.byteOffset % 4 === 0 && region.base % 4 === 0 && words.buffer === region.buffer) {
-      walker = new RegionWalker(new Uint32Array(region.buffer, region.byteOffset, Math.floor(region.size / 4)), region.base, region.size, phys, levels);
+      const wasm = WasmWalk.for(this.memory.wasmBackingAt(phys));
+      walker = new RegionWalker(new Uint32Array(region.buffer, region.byteOffset, Math.floor(region.size / 4)), region.base, region.size, phys, levels, wasm, region.byteOffset);
       if (!walker.usable()) walker = null;
     }
     this.walker = walker;

@@ -4,12 +4,14 @@
  * tables in another region, outside every region or across the 4 GiB window, non-present
  * entries holding junk, random high bits. The per-call loop walk (`walkToPhys`) and the
  * straight-line walk used by `translateAddrs` (`walkAddr`) must both give the general walk's
- * answer, or hand the address to it (-2).
+ * answer, or hand the address to it (-2); the WebAssembly walks (wasm-walk.ts: one address, and
+ * the batch over the scratch page) must give exactly the straight-line walk's answers.
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { isCanonical, PhysicalMemory, walkTranslate } from '../../src/index.js';
 import { RegionWalker, walkAddr } from '../../src/paging/fastwalk.js';
+import { WasmWalk } from '../../src/paging/wasm-walk.js';
 
 const counts: Record<string, number> = {};
 const RUNS = Number(process.env.FC_RUNS ?? 30) * 10;
@@ -104,6 +106,11 @@ it('the loop walk (per call) and the straight-line walk (translateAddrs) equal t
         const region = memory.regionAt(base)!;
         const walker = new RegionWalker(new Uint32Array(region.buffer as ArrayBuffer, region.byteOffset, Math.floor(region.size / 4)), base, region.size, root, levels);
         if (!walker.usable()) return;
+        const wasm = WasmWalk.for(memory.wasmBackingAt(base));
+        expect(wasm).not.toBeNull(); // (a region this library allocates is a WebAssembly memory)
+        const wasmWalker = new RegionWalker(walker.words, base, region.size, root, levels, wasm, region.byteOffset);
+        const batch: bigint[] = [];
+        const expected: number[] = [];
         for (const v of virts) {
           for (const vv of [v, v + 0x1234n & ((1n << 64n) - 1n), v | 0x1ff000n]) {
             if (!isCanonical(vv, levels)) continue; // (translateAddrs checks that before walking)
@@ -113,6 +120,10 @@ it('the loop walk (per call) and the straight-line walk (translateAddrs) equal t
             const words = new Uint32Array(u.buffer);
             const straight = walkAddr(walker.words, walker.rootOffset, walker.baseLo, walker.baseHi, walker.lastTable, levels, words[0], words[1]);
             if (straight !== fast) throw new Error(`levels ${levels} base 0x${base.toString(16)} root 0x${root.toString(16)} virt 0x${vv.toString(16)}: loop ${fast}, straight ${straight}, general ${walkTranslate(memory, root, levels as 4 | 5, vv)?.phys}`);
+            const one = wasmWalker.walkToPhys(vv);
+            if (one !== straight) throw new Error(`levels ${levels} base 0x${base.toString(16)} root 0x${root.toString(16)} virt 0x${vv.toString(16)}: wasm one ${one}, straight ${straight}`);
+            batch.push(vv);
+            expected.push(straight);
             const key = `${levels}:${fast === -2 ? 'gen' : fast === -1 ? 'nm' : 'leaf' + (walker.find(vv) & 3)}`;
             counts[key] = (counts[key] ?? 0) + 1;
             if (fast === -2) continue;
@@ -121,6 +132,11 @@ it('the loop walk (per call) and the straight-line walk (translateAddrs) equal t
             if (fast !== want) throw new Error(`levels ${levels} base ${base.toString(16)} virt ${vv.toString(16)}: fast ${fast} (0x${fast.toString(16)}), general ${want} (0x${want.toString(16)})`);
           }
         }
+        // the batch: every result as the straight-line walk's, and the count of hand-offs
+        const out = new Float64Array(batch.length).fill(NaN);
+        const left = wasm!.walk(BigUint64Array.from(batch), out, 0, batch.length, region.byteOffset, walker.rootOffset, walker.lastTable, BigInt(base), levels);
+        expect(Array.from(out)).toEqual(expected);
+        expect(left).toBe(expected.filter((x) => x === -2).length);
       },
     ),
     { numRuns: RUNS },
