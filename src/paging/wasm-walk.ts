@@ -69,12 +69,11 @@ const END = 0x0b;
 const br = (depth: number): number[] => [0x0c, ...uleb(depth)];
 const BR_IF = 0x0d;
 const SELECT = 0x1b;
-const RETURN = 0x0f;
 const op = {
   i32eqz: 0x45, i32eq: 0x46, i32geu: 0x4f, i64eqz: 0x50, i64ne: 0x52, i64gtu: 0x56,
   i32add: 0x6a, i32and: 0x71, i32shl: 0x74,
   i64add: 0x7c, i64sub: 0x7d, i64and: 0x83, i64or: 0x84, i64shru: 0x88,
-  wrap: 0xa7, extendU: 0xad, f64FromU64: 0xba,
+  wrap: 0xa7, extendU: 0xad, f64FromI64: 0xb9,
 };
 
 // ---- the walk ----------------------------------------------------------------------------
@@ -123,7 +122,7 @@ function resolve(L: Slots): number[] {
     ...get(L.e), ...i64c(0x81n), op.i64and, ...i64c(1n), op.i64ne, ...IF,
     ...notPresent(depth + 1),
     ...get(L.e), ...i64c(reserved), op.i64and, op.i64eqz, op.i32eqz, ...IF, ...f64c(-1), ...br(depth + 2), END,
-    ...get(L.e), ...i64c(ADDR & ~pageMask), op.i64and, ...get(L.v), ...i64c(pageMask), op.i64and, op.i64or, op.f64FromU64, ...br(depth + 1),
+    ...get(L.e), ...i64c(ADDR & ~pageMask), op.i64and, ...get(L.v), ...i64c(pageMask), op.i64and, op.i64or, op.f64FromI64, ...br(depth + 1),
     END,
   ];
   /** PS set in a PML5E or PML4E (reserved: the CPU faults) or not present: NOT_MAPPED. */
@@ -138,7 +137,7 @@ function resolve(L: Slots): number[] {
     ...loadEntry(27), ...absentOrLeaf(0, 0x3fffe000n, 0x3fffffffn), ...follow(0),
     ...loadEntry(18), ...absentOrLeaf(0, 0x1fe000n, 0x1fffffn), ...follow(0),
     ...loadEntry(9), ...notPresent(0),
-    ...get(L.e), ...i64c(ADDR), op.i64and, ...get(L.v), ...i64c(0xfffn), op.i64and, op.i64or, op.f64FromU64,
+    ...get(L.e), ...i64c(ADDR), op.i64and, ...get(L.v), ...i64c(0xfffn), op.i64and, op.i64or, op.f64FromI64,
   ];
 }
 
@@ -155,24 +154,6 @@ const batchBody: number[] = [
   ...br(0),
   END, END, // loop, block
   ...get(BATCH.g),
-  END,
-];
-
-// canon(n, scratch, levels) -> the index of the first non-canonical address at `scratch`, or -1
-const C_N = 0, C_SCR = 1, C_LEVELS = 2, C_I = 3, C_SHIFT = 4, C_MASK = 5; // (shift, mask: i64 locals)
-const canonBody: number[] = [
-  ...vec([[1, I32], [2, I64]]),
-  ...i64c(56n), ...i64c(47n), ...get(C_LEVELS), ...i32c(5), op.i32eq, SELECT, ...set(C_SHIFT),
-  ...i64c(0xfen), ...i64c(0x1fffen), ...get(C_LEVELS), ...i32c(5), op.i32eq, SELECT, ...set(C_MASK),
-  0x02, VOID, 0x03, VOID,
-  ...get(C_I), ...get(C_N), op.i32geu, BR_IF, 1,
-  ...get(C_SCR), ...get(C_I), ...i32c(3), op.i32shl, op.i32add, ...I64_LOAD,
-  ...get(C_SHIFT), op.i64shru, ...i64c(1n), op.i64add, ...get(C_MASK), op.i64and, op.i64eqz, op.i32eqz,
-  ...IF, ...get(C_I), RETURN, END,
-  ...get(C_I), ...i32c(1), op.i32add, ...set(C_I),
-  ...br(0),
-  END, END,
-  ...i32c(-1),
   END,
 ];
 
@@ -196,17 +177,15 @@ function moduleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
     ...section(1, vec([
       [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I64], [I32]]), ...vec([[I32]])],
       [0x60, ...vec([[I32], [I32], [I32], [I64], [I32], [I64]]), ...vec([[F64]])],
-      [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])],
     ])),
     ...section(2, vec([[...name('m'), ...name('memory'), 0x02, ...limits]])),
-    ...section(3, vec([uleb(0), uleb(1), uleb(2)])),
-    ...section(7, vec([[...name('walk'), 0x00, ...uleb(0)], [...name('one'), 0x00, ...uleb(1)], [...name('canon'), 0x00, ...uleb(2)]])),
-    ...section(10, vec([[...uleb(batchBody.length), ...batchBody], [...uleb(oneBody.length), ...oneBody], [...uleb(canonBody.length), ...canonBody]])),
+    ...section(3, vec([uleb(0), uleb(1)])),
+    ...section(7, vec([[...name('walk'), 0x00, ...uleb(0)], [...name('one'), 0x00, ...uleb(1)]])),
+    ...section(10, vec([[...uleb(batchBody.length), ...batchBody], [...uleb(oneBody.length), ...oneBody]])),
   ]);
 }
 
 type WalkFn = (n: number, scratch: number, origin: number, root: number, lastTable: number, base: bigint, levels: number) => number;
-type CanonFn = (n: number, scratch: number, levels: number) => number;
 /** One address (an unsigned 64-bit bigint: the caller checks): its physical address, -1 or -2. */
 export type WalkOneFn = (origin: number, root: number, lastTable: number, base: bigint, levels: number, virt: bigint) => number;
 
@@ -219,7 +198,6 @@ const CHUNK = (0x10000 - 64) / 8;
 /** The batch walk over one WebAssembly-backed region's memory. */
 export class WasmWalk {
   private readonly fn: WalkFn;
-  private readonly canon: CanonFn;
   /** The walk of one address (see {@link WalkOneFn}). */
   readonly one: WalkOneFn;
   private readonly scratch: number;
@@ -227,10 +205,9 @@ export class WasmWalk {
   private readonly out64: Float64Array;
   private readonly busy: Int32Array | null;
 
-  private constructor(backing: WasmBacking, fn: WalkFn, one: WalkOneFn, canon: CanonFn) {
+  private constructor(backing: WasmBacking, fn: WalkFn, one: WalkOneFn) {
     const buffer = backing.memory.buffer;
     this.fn = fn;
-    this.canon = canon;
     this.one = one;
     this.scratch = backing.scratch + 64;
     this.in64 = new BigUint64Array(buffer, this.scratch, CHUNK);
@@ -250,7 +227,7 @@ export class WasmWalk {
       const mod = modules[kind];
       if (mod !== null && mod !== undefined) {
         const instance = new WebAssembly.Instance(mod, { m: { memory: backing.memory } });
-        k = new WasmWalk(backing, instance.exports.walk as unknown as WalkFn, instance.exports.one as unknown as WalkOneFn, instance.exports.canon as unknown as CanonFn);
+        k = new WasmWalk(backing, instance.exports.walk as unknown as WalkFn, instance.exports.one as unknown as WalkOneFn);
       }
     } catch {
       k = null; // (a runtime without WebAssembly threads, a refused compile: the JavaScript walk stays)
@@ -272,23 +249,6 @@ export class WasmWalk {
       const general = this.fn(count, this.scratch, origin, root, lastTable, base, levels);
       out.set(this.out64.subarray(0, count), from);
       return general;
-    } finally {
-      if (busy !== null) Atomics.store(busy, 0, 0);
-    }
-  }
-
-  /**
-   * The index of the first address of `virts[from, from + count)` (count <= {@link WasmWalk.chunk})
-   * that is not canonical for `levels`, or -1 when all are; -2 when another thread holds the
-   * scratch page (nothing was checked).
-   */
-  firstNonCanonical(virts: BigUint64Array, from: number, count: number, levels: number): number {
-    const busy = this.busy;
-    if (busy !== null && Atomics.compareExchange(busy, 0, 0, 1) !== 0) return -2;
-    try {
-      this.in64.set(virts.subarray(from, from + count));
-      const i = this.canon(count, this.scratch, levels);
-      return i < 0 ? -1 : from + i;
     } finally {
       if (busy !== null) Atomics.store(busy, 0, 0);
     }
