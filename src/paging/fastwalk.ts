@@ -11,7 +11,7 @@
  */
 import type { PagingLevels } from '../addr/virt.js';
 import { throwBadVirt } from './vaddr.js';
-import { WasmWalk, type WalkOneFn } from './wasm-walk.js';
+import { WasmWalk } from './wasm-walk.js';
 import { ADDR_HI as ENTRY_ADDR_HI, ADDR_LO_4K as ENTRY_ADDR_LO_4K, P as ENTRY_P, PS as ENTRY_PS } from './entry.js';
 
 // The entry bits as module-local constants: V8 folds these into the walks' code, where it
@@ -183,8 +183,6 @@ export class RegionWalker {
   declare readonly origin: number;
   /** The region's physical address as a bigint (the WebAssembly walk's argument). */
   declare readonly baseBig: bigint;
-  /** The WebAssembly walk of one address, or null. */
-  declare readonly one: WalkOneFn | null;
 
   /**
    * @param words the region's bytes as words (region byte 0 = word 0)
@@ -207,7 +205,6 @@ export class RegionWalker {
     this.wasm = wasm;
     this.origin = origin;
     this.baseBig = BigInt(base);
-    this.one = wasm === null ? null : wasm.one;
   }
 
   /**
@@ -226,12 +223,6 @@ export class RegionWalker {
 
   /** The physical address `virt` maps to, {@link NOT_MAPPED}, or {@link WALK_GENERAL}. */
   walkToPhys(virt: unknown): number {
-    const one = this.one;
-    if (one !== null) {
-      // (the call converts the bigint modulo 2^64: anything else must not get there)
-      if (typeof virt !== 'bigint' || BigInt.asUintN(64, virt) !== virt) return -2; // WALK_GENERAL
-      return one(this.origin, this.rootOffset, this.lastTable, this.baseBig, this.levels, virt);
-    }
     const found = this.find(virt);
     return found < 0 ? found : leafPhys(this.words, found, S32[LO_WORD]);
   }
