@@ -70,7 +70,7 @@ export abstract class BitmapSync extends BitmapTree {
   protected allocateOne(): number | null {
     const a = this.i32;
     if (a === null) return this.allocateOneLocked();
-    if (this.atomic) return this.allocateOneAtomic(a);
+    if (this.atomic === true) return this.allocateOneAtomic(a);
     return this.allocateOnePlain(a);
   }
 
@@ -262,7 +262,7 @@ export abstract class BitmapSync extends BitmapTree {
     const i = this.leafOff + w;
     const a = this.i32;
     if (a === null) return this.freeOneLocked(i, w, m);
-    if (this.atomic) return this.freeOneAtomic(a, i, w, m);
+    if (this.atomic === true) return this.freeOneAtomic(a, i, w, m);
     const lw = a[i];
     if ((lw & m) === 0) return false;
     a[i] = lw & ~m;

@@ -31,7 +31,8 @@ const CACHE_N = H_KIND_AREA + 90;
 /** Header words: the cached frames (relative to the base frame), oldest first. */
 const CACHE_AT = H_KIND_AREA + 96;
 /** Most frames the cache holds. */
-export const CACHE_CAPACITY = 64;
+const CAPACITY = 64;
+export const CACHE_CAPACITY = CAPACITY;
 /** A refill takes one block of up to 2^5 = 32 frames. */
 export const REFILL_ORDER = 5;
 /** Frames a full cache returns to the lists at once. */
@@ -126,7 +127,7 @@ export class BuddyCache extends BuddyLists {
     }
     const hdr = this.hdr;
     let n = hdr[CACHE_N];
-    if (n === CACHE_CAPACITY) {
+    if (n === CAPACITY) {
       this.flush(FLUSH);
       n -= FLUSH;
     }

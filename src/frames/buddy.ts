@@ -71,6 +71,8 @@ export interface BuddyStats extends FrameStats {
   perOrder: number[];
 }
 
+// a module-local copy for the hot paths (an import is a module-cell load per use)
+const FRAME_BYTES = FRAME_SIZE;
 const K_WIN_COUNT = H_KIND_AREA + 81;
 const K_WIN_CAP = H_KIND_AREA + 82;
 const K_WIN_OFF = H_KIND_AREA + 84;
@@ -215,11 +217,11 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   /** One frame, no constraints: from the frame cache (see buddy-cache.ts). */
   private allocateOne(): number | null {
     const lock = this.lock;
-    if (lock.active) lock.acquire();
+    if (lock.active === true) lock.acquire();
     const f = this.lists.takeOne();
     if (f >= 0) this.bumpUsed(1);
-    if (lock.active) lock.release();
-    return f < 0 ? null : f * FRAME_SIZE;
+    if (lock.active === true) lock.release();
+    return f < 0 ? null : f * FRAME_BYTES;
   }
 
   allocateAt(address: number, count = 1): boolean {
@@ -296,16 +298,16 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   private freeOne(address: number): boolean {
     // the frame relative to the base as an int32: exact only for a frame-aligned address
     // within 2^31 frames (a multiply by 2^-12 is exact; a division costs ~15 cycles)
-    const rel = address * (1 / FRAME_SIZE) - this.baseFrame;
+    const rel = address * (1 / FRAME_BYTES) - this.baseFrame;
     const r = rel | 0;
     if (r !== rel) return false;
     const lock = this.lock;
-    if (lock.active) lock.acquire();
+    if (lock.active === true) lock.acquire();
     // managed and unreserved: inside a span learnt before (same reservation generation), or learnt now
     const plain = this.isPlain(r) || (r >= 0 && this.learnPlain(this.baseFrame + r) && r >= this.plainLo && r < this.plainHi);
     const ok = plain && this.lists.giveOne(r);
     if (ok) this.bumpUsed(-1);
-    if (lock.active) lock.release();
+    if (lock.active === true) lock.release();
     return ok;
   }
 

@@ -59,12 +59,16 @@ export const H_META_BYTES = 4;
 export const H_BASE_FRAME = 6;
 export const H_FRAME_COUNT = 8;
 export const H_TOTAL = 10;
-export const H_USED = 12;
+// (hot paths use the module-local copies: an exported binding is read from its module cell,
+// with a hole check, on every use, even inside its own module)
+const USED = 12;
+export const H_USED = USED;
 export const H_RESERVED = 14;
 export const H_RANGE_COUNT = 16;
 export const H_RES_COUNT = 17;
 export const H_RES_CAPACITY = 18;
-export const H_RES_GEN = 19;
+const RES_GEN = 19;
+export const H_RES_GEN = RES_GEN;
 export const H_RANGES_OFF = 20;
 export const H_RES_OFF = 21;
 export const H_DATA_OFF = 22;
@@ -146,28 +150,28 @@ export abstract class FrameMeta {
    */
   protected bumpUsed(d: number): void {
     const h = this.hdr;
-    if (this.shareable) {
+    if (this.shareable === true) {
       this.bumpUsedAtomic(d);
       return;
     }
-    const v = h[H_USED] + d;
-    if (v >= 0 && v <= 0xffffffff) h[H_USED] = v;
-    else this.addH64(H_USED, d);
+    const v = h[USED] + d;
+    if (v >= 0 && v <= 0xffffffff) h[USED] = v;
+    else this.addH64(USED, d);
   }
   /** {@link bumpUsed} over shareable memory (out of line: the unshared path stays small enough to inline). */
   private bumpUsedAtomic(d: number): void {
     const h = this.hdr;
     if (d === 1 || d === -1) {
       // the single-frame case without float modulo: a carry or borrow only at the wrap
-      const old = Atomics.add(h, H_USED, d);
-      if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, H_USED + 1, d);
+      const old = Atomics.add(h, USED, d);
+      if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, USED + 1, d);
       return;
     }
     const lo = d % TWO32;
     const hi = (d - lo) / TWO32;
-    const old = Atomics.add(h, H_USED, lo);
+    const old = Atomics.add(h, USED, lo);
     const carry = old + lo > 0xffffffff ? 1 : old + lo < 0 ? -1 : 0;
-    if (hi + carry !== 0) Atomics.add(h, H_USED + 1, hi + carry);
+    if (hi + carry !== 0) Atomics.add(h, USED + 1, hi + carry);
   }
 
   /** Reads a 64-bit word pair of the metadata window. */
@@ -189,7 +193,7 @@ export abstract class FrameMeta {
     this.setH64(H_BASE_FRAME, this.baseFrame);
     this.setH64(H_FRAME_COUNT, this.frameCount);
     this.setH64(H_TOTAL, countFrames(plan.ranges));
-    this.setH64(H_USED, countFrames(plan.inUse));
+    this.setH64(USED, countFrames(plan.inUse));
     h[H_RANGE_COUNT] = plan.ranges.length;
     h[H_RES_CAPACITY] = RESERVATION_CAPACITY;
     h[H_RANGES_OFF] = HEADER_BYTES;
@@ -254,7 +258,7 @@ export abstract class FrameMeta {
 
   /** Refreshes the host copy of the reservation list if another thread changed it. */
   protected syncReservations(): void {
-    const gen = this.hdr[H_RES_GEN];
+    const gen = this.hdr[RES_GEN];
     if (gen === this.resGen) return;
     const n = this.hdr[H_RES_COUNT];
     const base = this.hdr[H_RES_OFF] / 4;
@@ -281,7 +285,7 @@ export abstract class FrameMeta {
   protected plainGen = -1;
   /** True when relative frame r lies in a learnt span that is still valid (no check of r itself). */
   protected isPlain(r: number): boolean {
-    return this.hdr[H_RES_GEN] === this.plainGen && ((r >= this.plainLo && r < this.plainHi) || (r >= this.plainLo2 && r < this.plainHi2));
+    return this.hdr[RES_GEN] === this.plainGen && ((r >= this.plainLo && r < this.plainHi) || (r >= this.plainLo2 && r < this.plainHi2));
   }
   /**
    * True when frame f is an integer, managed and not reserved; then remembers the widest
@@ -292,7 +296,7 @@ export abstract class FrameMeta {
     if (!(Math.floor(f) === f)) return false;
     const r = this.rangeOf(f);
     if (r < 0) return false;
-    const gen = this.hdr[H_RES_GEN]; // read first: a change during the sync is seen next time
+    const gen = this.hdr[RES_GEN]; // read first: a change during the sync is seen next time
     this.syncReservations();
     const s = this.resStarts;
     const hi = lastAtOrBelow(s, f);
@@ -310,7 +314,7 @@ export abstract class FrameMeta {
 
   /** True when frame f may be reserved (syncs the host copy when another thread changed the list). */
   protected reservationsMayHit(f: number): boolean {
-    if (this.hdr[H_RES_GEN] !== this.resGen) this.syncReservations();
+    if (this.hdr[RES_GEN] !== this.resGen) this.syncReservations();
     return this.overlapsReservation(f, f + 1);
   }
 
@@ -347,7 +351,7 @@ export abstract class FrameMeta {
       this.setW64(base + k * 4 + 2, r.end);
     });
     this.hdr[H_RES_COUNT] = merged.length;
-    this.hdr[H_RES_GEN] = (this.hdr[H_RES_GEN] + 1) >>> 0;
+    this.hdr[RES_GEN] = (this.hdr[RES_GEN] + 1) >>> 0;
     this.syncReservations();
   }
 
@@ -384,13 +388,13 @@ export abstract class FrameMeta {
       reserved += this.resEnds[k] - this.resStarts[k];
     }
     if (reserved !== this.h64(H_RESERVED)) this.corrupt(`reserved counter ${this.h64(H_RESERVED)} differs from the ${reserved} frames of the reservation list`);
-    if (this.h64(H_USED) + reserved > total) this.corrupt('used + reserved exceeds total');
+    if (this.h64(USED) + reserved > total) this.corrupt('used + reserved exceeds total');
   }
 
   /** Common counters. */
   protected counters(): { total: number; used: number; reserved: number; free: number } {
     const total = this.h64(H_TOTAL);
-    const used = this.h64(H_USED);
+    const used = this.h64(USED);
     const reserved = this.h64(H_RESERVED);
     return { total, used, reserved, free: total - used - reserved };
   }
