@@ -47,6 +47,13 @@ export interface RegionOptions {
   shared?: boolean;
   /** A name shown in listings and errors, e.g. `'low RAM'`. */
   name?: string;
+  /**
+   * For an eager byte count: back the region with a `WebAssembly.Memory` (plus a 64 KiB scratch
+   * page past it) so WebAssembly kernels such as `translateAddrs`' batch walk run over it.
+   * Default: for regions of at least 1 MiB (each such memory reserves ~10 GiB of address space
+   * for its guard pages); `true` also for smaller ones, `false` never.
+   */
+  wasm?: boolean;
 }
 
 /** A region as listed by {@link AddressSpace.regions}. */
@@ -117,13 +124,17 @@ export class AddressSpace {
   declare protected fLimit: number;
   declare protected fU32: Uint32Array;
   private readonly preferShared: boolean;
+  private readonly preferWasm: boolean | undefined;
 
   /**
    * @param options.shared - default backing for new regions: SharedArrayBuffer when true
    *   (the default where the runtime has it), ArrayBuffer when false.
+   * @param options.wasm - default of {@link RegionOptions.wasm} for new regions (`false`: no
+   *   region of this memory is a WebAssembly memory, e.g. where address space is limited).
    */
-  constructor(options: { shared?: boolean } = {}) {
+  constructor(options: { shared?: boolean; wasm?: boolean } = {}) {
     this.preferShared = options.shared ?? sharedAvailable();
+    this.preferWasm = options.wasm;
     if (this.preferShared && !sharedAvailable()) {
       throw new InvalidArgumentError('INVALID_ARGUMENT', 'SharedArrayBuffer is not available in this runtime (not cross-origin isolated?)');
     }
@@ -159,7 +170,7 @@ export class AddressSpace {
       store = new LazyStore(source, shared);
       if (backing === 'eager' || (backing === 'auto' && source <= MAX_BUFFER_SIZE)) {
         try {
-          const w = allocateWasmBacked(source, shared);
+          const w = allocateWasmBacked(source, shared, options.wasm ?? this.preferWasm);
           store = w !== null ? new BufferStore(w.buffer, 0, source, w.wasm) : new BufferStore(allocateBuffer(source, shared), 0, source);
         } catch (e) {
           if (backing === 'eager') {

@@ -131,7 +131,8 @@ export class BufferStore implements RegionStore {
     this.block.u8.fill(value, off, off + len);
   }
   hostBytes(): number {
-    return this.size;
+    // (a WebAssembly memory: whole 64 KiB pages and the scratch page past the region)
+    return this.wasm !== null ? this.buffer.byteLength : this.size;
   }
 }
 

@@ -181,8 +181,8 @@ export class RegionWalker {
   declare readonly wasm: WasmWalk | null;
   /** Byte offset of the region's byte 0 in that memory. */
   declare readonly origin: number;
-  /** The region's physical address as a bigint (the WebAssembly walk's argument). */
-  declare readonly baseBig: bigint;
+  /** The region's physical address. */
+  declare readonly base: number;
 
   /**
    * @param words the region's bytes as words (region byte 0 = word 0)
@@ -204,7 +204,7 @@ export class RegionWalker {
     this.rootOffset = Math.max(-1, Math.min(root - base, 0x7fffffff)) | 0;
     this.wasm = wasm;
     this.origin = origin;
-    this.baseBig = BigInt(base);
+    this.base = base;
   }
 
   /**
@@ -260,7 +260,7 @@ export function translateAddrsInto(walker: RegionWalker | null, levels: number, 
     const c = Math.min(chunk, n - i);
     // the WebAssembly walk says how many it left to the general walk (-1: another thread's
     // batch holds its scratch page, so this chunk walks in JavaScript)
-    let left = kernel === null ? -1 : kernel.walk(virts, out, i, c, walker.origin, walker.rootOffset, walker.lastTable, walker.baseBig, levels);
+    let left = kernel === null ? -1 : kernel.walk(virts, out, i, c, walker.origin, walker.rootOffset, walker.lastTable, walker.base, levels);
     if (left < 0) left = walkRange(walker, levels, words, out, i, i + c);
     // -2 is WALK_GENERAL (a literal: an exported constant is a load per use)
     for (let j = i; left > 0 && j < i + c; j++) {

@@ -74,13 +74,13 @@ const SELECT = 0x1b;
 const op = {
   i32eqz: 0x45, i32eq: 0x46, i32geu: 0x4f, i64eqz: 0x50, i64ne: 0x52, i64gtu: 0x56,
   i32add: 0x6a, i32and: 0x71, i32shl: 0x74,
-  i64add: 0x7c, i64sub: 0x7d, i64and: 0x83, i64or: 0x84, i64shru: 0x88,
+  i64add: 0x7c, i64sub: 0x7d, i64and: 0x83, i64or: 0x84, i64shl: 0x86, i64shru: 0x88,
   wrap: 0xa7, extendU: 0xad, f64FromI64: 0xb9,
 };
 
 // ---- the walk ----------------------------------------------------------------------------
 
-// walk(n, scratch, origin, root, lastTable, base, levels) -> general: the n 64-bit addresses
+// walk(n, scratch, origin, root, lastTable, baseLo, baseHi, levels) -> general: the n 64-bit addresses
 // at byte `scratch` become their physical addresses (doubles), NOT_MAPPED (-1) or WALK_GENERAL
 // (-2), in place; returns how many are WALK_GENERAL. Table offsets are relative to the region
 // (`origin`: where its byte 0 is in the memory; `base`: its physical address), and a table
@@ -89,8 +89,10 @@ const op = {
 
 /** Local indices the walk uses (parameters first, as WebAssembly numbers them). */
 interface Slots { origin: number; root: number; last: number; base: number; levels: number; v: number; k: number; g: number; e: number; t: number }
-const BATCH: Slots = { origin: 2, root: 3, last: 4, base: 5, levels: 6, k: 9, g: 10, v: 11, e: 12, t: 13 };
-const N = 0, SCR = 1, I = 7, P = 8; // batch: n, scratch (parameters); i, p (locals)
+const BATCH: Slots = { origin: 2, root: 3, last: 4, levels: 7, k: 10, g: 11, v: 12, e: 13, t: 14, base: 15 };
+// n, scratch, base as two words (parameters: no i64 crosses the JavaScript boundary, so no
+// bigint either); i, p (locals)
+const N = 0, SCR = 1, BASE_LO = 5, BASE_HI = 6, I = 8, P = 9;
 
 const ADDR = 0x000ffffffffff000n;
 
@@ -141,7 +143,8 @@ function resolve(L: Slots): number[] {
 }
 
 const batchBody: number[] = [
-  ...vec([[4, I32], [3, I64]]),
+  ...vec([[4, I32], [4, I64]]),
+  ...get(BASE_HI), op.extendU, ...i64c(32n), op.i64shl, ...get(BASE_LO), op.extendU, op.i64or, ...set(BATCH.base),
   0x02, VOID, 0x03, VOID, // block $exit, loop $next
   ...get(I), ...get(N), op.i32geu, BR_IF, 1,
   ...get(SCR), ...get(I), ...i32c(3), op.i32shl, op.i32add, ...tee(P),
@@ -161,7 +164,7 @@ function moduleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([
-      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I64], [I32]]), ...vec([[I32]])],
+      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])],
     ])),
     ...section(2, vec([[...name('m'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vec([uleb(0)])),
@@ -170,7 +173,7 @@ function moduleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-type WalkFn = (n: number, scratch: number, origin: number, root: number, lastTable: number, base: bigint, levels: number) => number;
+type WalkFn = (n: number, scratch: number, origin: number, root: number, lastTable: number, baseLo: number, baseHi: number, levels: number) => number;
 
 const modules: (WebAssembly.Module | null | undefined)[] = [undefined, undefined];
 const kernels = new WeakMap<WebAssembly.Memory, WasmWalk | null>();
@@ -203,7 +206,10 @@ export class WasmWalk {
     k = null;
     try {
       const kind = backing.shared ? 1 : 0;
-      if (modules[kind] === undefined) modules[kind] = new WebAssembly.Module(moduleBytes(backing.shared));
+      if (modules[kind] === undefined) {
+        modules[kind] = null; // (stays null if the compile throws: not tried again)
+        modules[kind] = new WebAssembly.Module(moduleBytes(backing.shared));
+      }
       const mod = modules[kind];
       if (mod !== null && mod !== undefined) {
         const instance = new WebAssembly.Instance(mod, { m: { memory: backing.memory } });
@@ -221,12 +227,13 @@ export class WasmWalk {
    * indices, as fastwalk.ts's `walkAddr` would; returns how many of them are WALK_GENERAL (-2).
    * -1, writing nothing, when another thread holds the scratch page.
    */
-  walk(virts: BigUint64Array, out: Float64Array, from: number, count: number, origin: number, root: number, lastTable: number, base: bigint, levels: number): number {
+  walk(virts: BigUint64Array, out: Float64Array, from: number, count: number, origin: number, root: number, lastTable: number, base: number, levels: number): number {
     const busy = this.busy;
     if (busy !== null && Atomics.compareExchange(busy, 0, 0, 1) !== 0) return -1;
     try {
       this.in64.set(virts.subarray(from, from + count));
-      const general = this.fn(count, this.scratch, origin, root, lastTable, base, levels);
+      const baseHi = Math.floor(base / 0x100000000);
+      const general = this.fn(count, this.scratch, origin, root, lastTable, base - baseHi * 0x100000000, baseHi, levels);
       out.set(this.out64.subarray(0, count), from);
       return general;
     } finally {

@@ -29,7 +29,7 @@ it('the loop walk (per call) and the straight-line walk (translateAddrs) equal t
       (levels, base, rootIdx, paths) => {
         const memory = new PhysicalMemory({ shared: false });
         const size = TABLES * 4096 + 0x3000;
-        memory.addRegion(base, size);
+        memory.addRegion(base, size, { wasm: true });
         const other = 0x200000000;
         memory.addRegion(other, 8 * 4096);
         const tableAt = (i: number) => base + 0x1000 + i * 4096;
@@ -134,7 +134,7 @@ it('the loop walk (per call) and the straight-line walk (translateAddrs) equal t
         }
         // the batch: every result as the straight-line walk's, and the count of hand-offs
         const out = new Float64Array(batch.length).fill(NaN);
-        const left = wasm!.walk(BigUint64Array.from(batch), out, 0, batch.length, region.byteOffset, walker.rootOffset, walker.lastTable, BigInt(base), levels);
+        const left = wasm!.walk(BigUint64Array.from(batch), out, 0, batch.length, region.byteOffset, walker.rootOffset, walker.lastTable, base, levels);
         expect(Array.from(out)).toEqual(expected);
         expect(left).toBe(expected.filter((x) => x === -2).length);
       },

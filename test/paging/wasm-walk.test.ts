@@ -21,7 +21,7 @@ describe('WebAssembly-backed regions', () => {
   it('regions this library allocates get a WebAssembly memory with a scratch page past the region; others do not', () => {
     for (const shared of [false, true]) {
       const memory = new PhysicalMemory({ shared });
-      const info = memory.addRegion(0x100000, 100_000); // not a multiple of 64 KiB
+      const info = memory.addRegion(0x100000, 100_000, { wasm: true }); // not a multiple of 64 KiB
       const w = memory.wasmBackingAt(0x100000 + 99_999)!;
       expect(w).not.toBeNull();
       expect(w.shared).toBe(shared);
@@ -34,7 +34,23 @@ describe('WebAssembly-backed regions', () => {
       expect(() => memory.readU8(0x100000 + 100_000)).toThrow(expect.objectContaining({ code: 'MEM_UNBACKED' }));
       memory.fill(0x100000, 100_000, 0xff);
       expect(new Uint8Array(info.buffer!, 100_000).every((b) => b === 0)).toBe(true);
+      expect(memory.hostBytes()).toBe(3 * 65536); // whole pages and the scratch page
     }
+    // by default from 1 MiB up (each WebAssembly memory reserves ~10 GiB of address space);
+    // `wasm: false` never
+    const sized = new PhysicalMemory({ shared: false });
+    sized.addRegion(0, 0x100000 - 4096);
+    sized.addRegion(0x100000, 0x100000);
+    sized.addRegion(0x200000, 0x100000, { wasm: false });
+    expect(sized.wasmBackingAt(0)).toBeNull();
+    expect(sized.wasmBackingAt(0x100000)).not.toBeNull();
+    expect(sized.wasmBackingAt(0x200000)).toBeNull();
+    expect(sized.hostBytes()).toBe(0x100000 - 4096 + 0x110000 + 0x100000);
+    const none = new PhysicalMemory({ shared: false, wasm: false }); // the memory's default
+    none.addRegion(0, 0x400000);
+    none.addRegion(0x400000, 0x10000, { wasm: true }); // a region's own option wins
+    expect(none.wasmBackingAt(0)).toBeNull();
+    expect(none.wasmBackingAt(0x400000)).not.toBeNull();
     const memory = new PhysicalMemory({ shared: false });
     memory.addRegion(0, new ArrayBuffer(65536)); // a caller's buffer: wrapped as it is
     memory.addRegion(0x10000000, 2 ** 40, { backing: 'lazy' });
