@@ -28,8 +28,12 @@ import { lowBit } from './util.js';
 
 /** Header word: number of cached frames. */
 const CACHE_N = H_KIND_AREA + 90;
+/** {@link CACHE_N} for the facade's inline fast paths (buddy.ts). */
+export const CACHE_N_WORD = CACHE_N;
 /** Header words: the cached frames (relative to the base frame), oldest first. */
 const CACHE_AT = H_KIND_AREA + 96;
+/** {@link CACHE_AT} for the facade's inline fast paths (buddy.ts). */
+export const CACHE_AT_WORD = CACHE_AT;
 /** Most frames the cache holds. */
 const CAPACITY = 64;
 export const CACHE_CAPACITY = CAPACITY;
@@ -41,6 +45,14 @@ const TWO32 = 2 ** 32;
 
 /** The buddy lists with the single-frame cache in front (callers hold the lock). */
 export class BuddyCache extends BuddyLists {
+  /**
+   * The metadata window as one array (null when it spans buffers) and the word offset of the
+   * taken bits in it, for the facade's inline single-frame paths.
+   */
+  fastState(): { meta: Uint32Array | null; taken: number } {
+    return { meta: this.meta, taken: this.takenOffI };
+  }
+
   /** Frames in the cache. */
   cached(): number {
     return this.hdr[CACHE_N];

@@ -22,13 +22,13 @@
 import { hex } from '../errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
-import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, KIND_BUDDY, readMetaBytes } from './meta.js';
+import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, H_USED_WORD, KIND_BUDDY, readMetaBytes } from './meta.js';
 import { placeMetadata, planFrames, subtractFrames, type FrameRange } from './plan.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
 import { type BuddyLayout } from './buddy-lists.js';
-import { BuddyCache } from './buddy-cache.js';
+import { BuddyCache, CACHE_AT_WORD, CACHE_CAPACITY, CACHE_N_WORD } from './buddy-cache.js';
 
 /**
  * Default max order of the buddy allocator (blocks of up to 2^10 frames = 4 MiB, as Linux).
@@ -71,8 +71,13 @@ export interface BuddyStats extends FrameStats {
   perOrder: number[];
 }
 
-// a module-local copy for the hot paths (an import is a module-cell load per use)
+// module-local copies for the hot paths (an import is a module-cell load per use)
 const FRAME_BYTES = FRAME_SIZE;
+const CACHE_N = CACHE_N_WORD;
+const CACHE_AT = CACHE_AT_WORD;
+const CAPACITY = CACHE_CAPACITY;
+const USED = H_USED_WORD;
+const EMPTY = new Uint32Array(0);
 const K_WIN_COUNT = H_KIND_AREA + 81;
 const K_WIN_CAP = H_KIND_AREA + 82;
 const K_WIN_OFF = H_KIND_AREA + 84;
@@ -96,6 +101,14 @@ const K_TAKEN_OFF = H_KIND_AREA + 88;
 export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   private maxOrder = BUDDY_DEFAULT_MAX_ORDER;
   private lists!: BuddyCache;
+  /**
+   * True when a single frame may go the inline paths ({@link allocateOne}, {@link freeOne}):
+   * no other thread can see the state (no lock) and the metadata is one array ({@link fMeta},
+   * the taken bits from word {@link fTaken}). Set once, with the two below, by {@link setupFast}.
+   */
+  private declare fast: boolean;
+  private declare fMeta: Uint32Array;
+  private declare fTaken: number;
 
   private constructor(memory: PhysicalMemory, metadataAddress: number, metaBytes: number) {
     super(memory, metadataAddress, metaBytes);
@@ -141,6 +154,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     for (const r of free) self.lists.addFreeRange(r.start, r.end);
     // every managed frame that is not free (in use, reserved, the metadata) is taken
     for (const r of subtractFrames(plan.ranges, free)) self.lists.setTaken(r.start, r.end, true);
+    self.setupFast();
     self.seal();
     return self;
   }
@@ -152,7 +166,15 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     self.openCommon(KIND_BUDDY, 'buddy frame allocator');
     self.maxOrder = self.hdr[H_PARAM];
     self.lists = new BuddyCache(self.layout(), new MemoryWords(memory));
+    self.setupFast();
     return self;
+  }
+
+  private setupFast(): void {
+    const f = this.lists.fastState();
+    this.fast = f.meta !== null && this.lock.active !== true && this.shareable !== true;
+    this.fMeta = f.meta ?? EMPTY;
+    this.fTaken = f.taken | 0;
   }
 
   private layout(): BuddyLayout {
@@ -214,8 +236,31 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     }
   }
 
-  /** One frame, no constraints: from the frame cache (see buddy-cache.ts). */
+  /**
+   * One frame, no constraints: the most recently cached frame, popped inline when nothing
+   * else is needed (unshared state, a cached frame, no carry into the counter's high word),
+   * else {@link allocateOneCached} (a refill from the lists, the lock, the carry).
+   */
   private allocateOne(): number | null {
+    if (this.fast === true) {
+      const h = this.hdr;
+      const n = h[CACHE_N];
+      const u = h[USED];
+      if (n !== 0 && u !== 0xffffffff) {
+        const rel = h[CACHE_AT + n - 1];
+        const m = this.fMeta;
+        const i = this.fTaken + (rel >>> 5);
+        h[CACHE_N] = n - 1;
+        m[i] = m[i] | (1 << (rel & 31)); // taken
+        h[USED] = u + 1;
+        return (this.baseFrame + rel) * FRAME_BYTES;
+      }
+    }
+    return this.allocateOneCached();
+  }
+
+  /** {@link allocateOne} through the frame cache's own methods (see buddy-cache.ts). */
+  private allocateOneCached(): number | null {
     const lock = this.lock;
     if (lock.active === true) lock.acquire();
     const f = this.lists.takeOne();
@@ -301,6 +346,29 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     const rel = address * (1 / FRAME_BYTES) - this.baseFrame;
     const r = rel | 0;
     if (r !== rel) return false;
+    if (this.fast === true && this.isPlain(r)) {
+      // unshared, in a learnt plain span: taken? then clear its bit and push it on the cache,
+      // inline, unless the cache is full (a flush) or the counter borrows (its high word)
+      const m = this.fMeta;
+      const i = this.fTaken + (r >> 5);
+      const w = m[i];
+      const bit = 1 << (r & 31);
+      const h = this.hdr;
+      const n = h[CACHE_N];
+      const u = h[USED];
+      if ((w & bit) !== 0 && n !== CAPACITY && u !== 0) {
+        m[i] = w & ~bit;
+        h[CACHE_AT + n] = r;
+        h[CACHE_N] = n + 1;
+        h[USED] = u - 1;
+        return true;
+      }
+    }
+    return this.freeOneCached(r);
+  }
+
+  /** {@link freeOne} through the frame cache's own methods, for `r` (an int32) frames above the base. */
+  private freeOneCached(r: number): boolean {
     const lock = this.lock;
     if (lock.active === true) lock.acquire();
     // managed and unreserved: inside a span learnt before (same reservation generation), or learnt now

@@ -63,6 +63,8 @@ export const H_TOTAL = 10;
 // with a hole check, on every use, even inside its own module)
 const USED = 12;
 export const H_USED = USED;
+/** {@link H_USED} for other modules' hot paths to copy into a module-local constant. */
+export const H_USED_WORD = USED;
 export const H_RESERVED = 14;
 export const H_RANGE_COUNT = 16;
 export const H_RES_COUNT = 17;

@@ -35,6 +35,30 @@ function code(f: () => unknown): string {
 }
 
 describe('buddy frame cache', () => {
+  it('single frames keep the 64-bit used counter exact across its low word, on both allocators', () => {
+    const USED = 12; // header word: used frames, low word (high word next)
+    for (const kind of ['buddy', 'bitmap'] as const) {
+      const memory = new PhysicalMemory({ shared: false });
+      memory.addRegion(0, 16 * MiB);
+      const opts = { ranges: [{ start: MiB, end: 16 * MiB }], metadataAddress: MiB };
+      const a = kind === 'buddy' ? BuddyFrameAllocator.fromMemoryMap(memory, null, opts) : BitmapFrameAllocator.fromMemoryMap(memory, null, opts);
+      const x = a.allocate()!;
+      a.free(x); // (the frame is now cached / free: the fast paths are warm)
+      const at = a.metadataAddress + USED * 4;
+      const used = () => memory.readU32(at) + memory.readU32(at + 4) * 2 ** 32;
+      // low word all ones: the next allocation carries into the high word
+      memory.writeU32(at, 0xffffffff);
+      memory.writeU32(at + 4, 0);
+      const f = a.allocate()!;
+      expect(used(), kind).toBe(2 ** 32);
+      a.free(f); // low word 0: the free borrows from the high word
+      expect(used(), kind).toBe(2 ** 32 - 1);
+      memory.writeU32(at, 0); // back to the truth (nothing handed out) for check()
+      a.check();
+      expect(a.stats().used).toBe(0);
+    }
+  });
+
   it('single frames come from one block (ascending) and go back through the cache without touching the frames', () => {
     const { memory, buddy, cached, untilRefill } = setup();
     // a refill takes the smallest listed block of up to 32 frames: the first frame out, the rest cached
