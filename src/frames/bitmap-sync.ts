@@ -46,8 +46,14 @@ const GREEDY_TRIES = 8;
 export abstract class BitmapSync extends BitmapTree {
   /** The metadata window as signed words when it lies in one buffer, else null. */
   protected i32: Int32Array | null = null;
-  /** True when other threads may share the state and single frames go lock-free. */
-  protected atomic = false;
+  /**
+   * True when other threads may share the state and single frames go lock-free; null when the
+   * metadata is not one buffer ({@link i32} null): `false` means unshared words in
+   * {@link words32}, one test on the hot paths.
+   */
+  protected atomic: boolean | null = null;
+  /** {@link i32}, or an empty array when that is null (a field never null, for the hot paths). */
+  protected words32: Int32Array = new Int32Array(0);
   /**
    * Over shared memory, where this instance starts looking for a free frame (a random
    * multiple of 1024 frames): threads sharing the state then mostly work in different
@@ -59,7 +65,8 @@ export abstract class BitmapSync extends BitmapTree {
   protected setupFast(): void {
     const all = this.ws.all;
     this.i32 = all !== null ? new Int32Array(all.buffer, all.byteOffset, all.length) : null;
-    this.atomic = this.i32 !== null && this.ws.shareable;
+    this.atomic = this.i32 === null ? null : this.ws.shareable === true;
+    this.words32 = this.i32 ?? new Int32Array(0);
     this.plainGen = -1;
     this.home = this.atomic ? Math.floor(Math.random() * Math.floor(this.frameCount / 1024)) * 1024 : 0;
   }
@@ -260,9 +267,8 @@ export abstract class BitmapSync extends BitmapTree {
     const w = r >>> 5;
     const m = 1 << (r & 31);
     const i = this.leafOff + w;
-    const a = this.i32;
-    if (a === null) return this.freeOneLocked(i, w, m);
-    if (this.atomic === true) return this.freeOneAtomic(a, i, w, m);
+    if (this.atomic !== false) return this.atomic === true ? this.freeOneAtomic(this.words32, i, w, m) : this.freeOneLocked(i, w, m);
+    const a = this.words32;
     const lw = a[i];
     if ((lw & m) === 0) return false;
     a[i] = lw & ~m;
