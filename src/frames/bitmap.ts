@@ -41,7 +41,7 @@ import {
   readMetaBytes,
 } from './meta.js';
 import { placeMetadata, planFrames, subtractFrames, type FramePlan } from './plan.js';
-import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
+import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, isPlainSingle, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { BitmapSync } from './bitmap-sync.js';
 
@@ -130,6 +130,7 @@ export class BitmapFrameAllocator extends BitmapSync implements FrameAllocator {
 
   /** {@link allocate} with validation: runs, constraints, and the lock. */
   private allocateChecked(count: number, options: AllocateOptions | undefined): number | null {
+    if (count === 1 && isPlainSingle(options)) return this.allocateOne();
     checkCount(count);
     const c = checkAllocateOptions(options);
     if (count === 1 && !c.constrained) return this.allocateOne();

@@ -24,7 +24,7 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
 import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, H_USED_WORD, KIND_BUDDY, readMetaBytes } from './meta.js';
 import { placeMetadata, planFrames, subtractFrames, type FrameRange } from './plan.js';
-import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
+import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, isPlainSingle, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
 import { type BuddyLayout } from './buddy-lists.js';
@@ -209,6 +209,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   }
 
   private allocateChecked(count: number, options: AllocateOptions | undefined): number | null {
+    if (count === 1 && isPlainSingle(options)) return this.allocateOne();
     if (count !== 1) checkCount(count);
     const c = checkAllocateOptions(options);
     const k = count === 1 ? 0 : BuddyFrameAllocator.orderOf(count);

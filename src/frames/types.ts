@@ -134,6 +134,15 @@ export interface FrameConstraints {
   constrained: boolean;
 }
 
+/**
+ * True for allocate options that constrain nothing for one frame: an object with no
+ * `minAddress` / `maxAddress` and `align` absent or 4096 (what `{ align: 4096 }` asks). Such a
+ * call takes the single-frame path without building the constraints.
+ */
+export function isPlainSingle(options: AllocateOptions | undefined): boolean {
+  return typeof options === 'object' && options !== null && options.minAddress === undefined && options.maxAddress === undefined && (options.align === undefined || options.align === 4096);
+}
+
 /** Validates `allocate` options (typed errors for misuse). */
 export function checkAllocateOptions(options: AllocateOptions | undefined): FrameConstraints {
   if (options === undefined) return { alignFrames: 1, minFrame: 0, maxEnd: Infinity, constrained: false };
