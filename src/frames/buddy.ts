@@ -23,11 +23,12 @@ import { hex } from '../errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
 import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, H_USED_WORD, KIND_BUDDY, readMetaBytes } from './meta.js';
-import { placeMetadata, planFrames, subtractFrames, type FrameRange } from './plan.js';
+import { placeMetadata, planFrames, subtractFrames } from './plan.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, isPlainSingle, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
 import { MemoryWords } from './words.js';
 import { type BuddyLayout } from './buddy-lists.js';
+import { alignedPieces, callPieces, orderOf, type Piece } from './buddy-pieces.js';
 import { BuddyCache, CACHE_AT_WORD, CACHE_CAPACITY, CACHE_N_WORD } from './buddy-cache.js';
 
 /**
@@ -181,28 +182,6 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     return { hdr: this.hdr, ws: this.ws, maxOrder: this.maxOrder, baseFrame: this.baseFrame, winCountWord: K_WIN_COUNT, winCapWord: K_WIN_CAP, winOff: this.h64(K_WIN_OFF), tagOff: this.h64(K_TAG_OFF), takenOff: this.h64(K_TAKEN_OFF) };
   }
 
-  /** Order of a request of `count` frames (ceil log2). */
-  private static orderOf(count: number): number {
-    if (count <= 1) return 0;
-    return count <= 0x80000000 ? 32 - Math.clz32(count - 1) : Math.ceil(Math.log2(count) - 1e-12); // clz32: no Math.log2 call
-  }
-
-  /** The aligned blocks a call at frame `s` for `count` frames covers (see the module comment). */
-  private pieces(s: number, count: number): { f: number; k: number }[] | null {
-    const k = BuddyFrameAllocator.orderOf(count);
-    if (k <= this.maxOrder && s - Math.floor(s / (1 << k)) * (1 << k) === 0) return [{ f: s, k }]; // no float % (a C library call)
-    const out: { f: number; k: number }[] = [];
-    const e = s + count;
-    let at = s;
-    while (at < e) {
-      let j = 0;
-      while (j < this.maxOrder && at % 2 ** (j + 1) === 0 && at + 2 ** (j + 1) <= e) j++;
-      out.push({ f: at, k: j });
-      at += 2 ** j;
-    }
-    return out;
-  }
-
   allocate(count = 1, options?: AllocateOptions): number | null {
     // small enough for V8 to inline into a caller's loop; the rest is out of line
     return count === 1 && options === undefined ? this.allocateOne() : this.allocateChecked(count, options);
@@ -212,7 +191,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     if (count === 1 && isPlainSingle(options)) return this.allocateOne();
     if (count !== 1) checkCount(count);
     const c = checkAllocateOptions(options);
-    const k = count === 1 ? 0 : BuddyFrameAllocator.orderOf(count);
+    const k = count === 1 ? 0 : orderOf(count);
     if (k > this.maxOrder) return null;
     const size = 1 << k; // k <= 18 (a 2 ** k with a variable k is a call to pow)
     const plain = !c.constrained || (c.alignFrames <= size && c.minFrame === 0 && c.maxEnd === Infinity);
@@ -273,7 +252,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   allocateAt(address: number, count = 1): boolean {
     const s = checkFrameAddress(address);
     checkCount(count);
-    const ps = this.pieces(s, count)!;
+    const ps = callPieces(s, count, this.maxOrder);
     const last = ps[ps.length - 1];
     if (!this.managed(s, last.f + 2 ** last.k)) return false;
     this.lock.acquire();
@@ -306,7 +285,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   private freeChecked(address: number, count: number): void {
     const s = checkFrameAddress(address);
     if (count !== 1) checkCount(count);
-    const ps = this.pieces(s, count)!;
+    const ps = callPieces(s, count, this.maxOrder);
     const last = ps[ps.length - 1];
     const e = last.f + 2 ** last.k;
     if (!this.managed(s, e)) {
@@ -385,8 +364,8 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     this.lock.acquire();
     try {
       const ranges = this.newlyReserved(start, end);
-      const exact: { f: number; k: number }[] = [];
-      for (const r of ranges) exact.push(...this.exactPieces(r));
+      const exact: Piece[] = [];
+      for (const r of ranges) exact.push(...alignedPieces(r.start, r.end, this.maxOrder));
       for (const p of exact) {
         if (this.lists.firstTaken(p.f, p.f + 2 ** p.k) >= 0) {
           throw new FrameError('FRAME_IN_USE', `cannot reserve [${hex(p.f * FRAME_SIZE)}, ${hex((p.f + 2 ** p.k) * FRAME_SIZE)}): it is handed out`, { address, size });
@@ -407,18 +386,6 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     } finally {
       this.lock.release();
     }
-  }
-
-  private exactPieces(r: FrameRange): { f: number; k: number }[] {
-    const out: { f: number; k: number }[] = [];
-    let at = r.start;
-    while (at < r.end) {
-      let j = 0;
-      while (j < this.maxOrder && at % 2 ** (j + 1) === 0 && at + 2 ** (j + 1) <= r.end) j++;
-      out.push({ f: at, k: j });
-      at += 2 ** j;
-    }
-    return out;
   }
 
   isFree(address: number): boolean {
