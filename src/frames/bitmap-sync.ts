@@ -262,7 +262,7 @@ export abstract class BitmapSync extends BitmapTree {
     const rel = address * (1 / FRAME_BYTES) - this.baseFrame; // a multiply: exact (a power of two), where a division is ~15 cycles
     const r = rel | 0;
     if (r !== rel || !this.isPlain(r)) {
-      if (!(r === rel && r >= 0 && this.learnPlain(address / FRAME_BYTES) && r >= this.plainLo && r < this.plainHi)) return false;
+      if (!(r === rel && r >= 0 && this.learnPlain(address / FRAME_BYTES) && this.isPlain(r))) return false;
     }
     const w = r >>> 5;
     const m = 1 << (r & 31);

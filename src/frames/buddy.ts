@@ -352,7 +352,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     const lock = this.lock;
     if (lock.active === true) lock.acquire();
     // managed and unreserved: inside a span learnt before (same reservation generation), or learnt now
-    const plain = this.isPlain(r) || (r >= 0 && this.learnPlain(this.baseFrame + r) && r >= this.plainLo && r < this.plainHi);
+    const plain = this.isPlain(r) || (r >= 0 && this.learnPlain(this.baseFrame + r) && this.isPlain(r));
     const ok = plain && this.lists.giveOne(r);
     if (ok) this.bumpUsed(-1);
     if (lock.active === true) lock.release();

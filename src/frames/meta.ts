@@ -291,8 +291,9 @@ export abstract class FrameMeta {
   }
   /**
    * True when frame f is an integer, managed and not reserved; then remembers the widest
-   * span around f where that holds in {@link plainLo}/{@link plainHi} (the previous span moves
-   * to the second pair if the reservations did not change).
+   * span around f where that holds, beside the span learnt before if the reservations did not
+   * change: the larger of the two in {@link plainLo}/{@link plainHi}, tested first (frees on
+   * both sides of a small reservation then mostly pass the first test).
    */
   protected learnPlain(f: number): boolean {
     if (!(Math.floor(f) === f)) return false;
@@ -305,11 +306,17 @@ export abstract class FrameMeta {
     if (hi >= 0 && this.resEnds[hi] > f) return false;
     const start = hi >= 0 ? Math.max(this.rangeStarts[r], this.resEnds[hi]) : this.rangeStarts[r];
     const end = hi + 1 < s.length ? Math.min(this.rangeEnds[r], s[hi + 1]) : this.rangeEnds[r];
-    const keep = gen === this.plainGen;
-    this.plainLo2 = keep ? this.plainLo : 0;
-    this.plainHi2 = keep ? this.plainHi : 0;
-    this.plainLo = Math.min(start - this.baseFrame, 0x7fffffff);
-    this.plainHi = Math.min(end - this.baseFrame, 0x7fffffff);
+    const spanLo = Math.min(start - this.baseFrame, 0x7fffffff);
+    const spanHi = Math.min(end - this.baseFrame, 0x7fffffff);
+    if (gen === this.plainGen && this.plainHi - this.plainLo > spanHi - spanLo) {
+      this.plainLo2 = spanLo; // the span learnt before is larger: it stays first
+      this.plainHi2 = spanHi;
+    } else {
+      this.plainLo2 = gen === this.plainGen ? this.plainLo : 0;
+      this.plainHi2 = gen === this.plainGen ? this.plainHi : 0;
+      this.plainLo = spanLo;
+      this.plainHi = spanHi;
+    }
     this.plainGen = gen;
     return true;
   }
