@@ -16,6 +16,11 @@ export interface ShellMemmapRenderOptions {
 }
 
 const HEX = (v: number | bigint, width = 0): string => v.toString(16).toUpperCase().padStart(width, '0');
+/** The shell's End column: Start + 4096 * Pages - 1 in u64 arithmetic (a 0-page row at 0 ends at 2^64 - 1). */
+const lastByte = (d: MemoryDescriptor): number | bigint => {
+  const end = d.physicalStart + d.numberOfPages * EFI_PAGE_SIZE - 1;
+  return end >= 0 ? end : 0xffffffffffffffffn;
+};
 const thousands = (v: number): string => String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 function pagesByType(descriptors: readonly MemoryDescriptor[]): Map<number, number> {
@@ -51,8 +56,7 @@ export function renderShellMemmap(descriptors: readonly MemoryDescriptor[], opti
     lines.push('ShellCommand,"memmap"');
     for (const d of descriptors) {
       if (d.type > 15) continue;
-      const end = d.physicalStart + d.numberOfPages * EFI_PAGE_SIZE - 1;
-      lines.push(`MemoryMap,"${SHELL_SFO_NAMES[d.type]}","${HEX(d.physicalStart)}","${HEX(Math.max(end, 0))}","${HEX(d.numberOfPages)}","${HEX(d.attribute)}"`);
+      lines.push(`MemoryMap,"${SHELL_SFO_NAMES[d.type]}","${HEX(d.physicalStart)}","${HEX(lastByte(d))}","${HEX(d.numberOfPages)}","${HEX(d.attribute)}"`);
     }
     const sizes = SHELL_SFO_SUMMARY_TYPES.map((t) => `"${(pages.get(t) ?? 0) * EFI_PAGE_SIZE}"`);
     lines.push(`MemoryMapSummary,"${total * EFI_PAGE_SIZE}",${sizes.slice(0, -1).join(',')}, ${sizes[sizes.length - 1]}`);
@@ -61,8 +65,7 @@ export function renderShellMemmap(descriptors: readonly MemoryDescriptor[], opti
   lines.push('Type       Start            End              # Pages          Attributes');
   for (const d of descriptors) {
     const name = d.type <= 15 ? SHELL_PLAIN_NAMES[d.type] : HEX(d.type, 8);
-    const end = d.physicalStart + d.numberOfPages * EFI_PAGE_SIZE - 1;
-    lines.push(`${name.padEnd(10)} ${HEX(d.physicalStart, 16)}-${HEX(Math.max(end, 0), 16)} ${HEX(d.numberOfPages, 16)} ${HEX(d.attribute, 16)}`);
+    lines.push(`${name.padEnd(10)} ${HEX(d.physicalStart, 16)}-${HEX(lastByte(d), 16)} ${HEX(d.numberOfPages, 16)} ${HEX(d.attribute, 16)}`);
   }
   lines.push(' ');
   for (const [label, type] of SHELL_SUMMARY_ROWS) {

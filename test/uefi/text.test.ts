@@ -137,6 +137,20 @@ describe('parseShellMemmap', () => {
     expect(parseShellMemmap(utf16).equals(map)).toBe(true);
   });
 
+  it('renders and reads 0-page rows as the shell prints them (End = Start + 4096 * Pages - 1 in u64)', () => {
+    const m = new MemoryMap([
+      { type: 0, physicalStart: 0, virtualStart: 0n, numberOfPages: 0, attribute: 0n },
+      { type: 7, physicalStart: 0x5000, virtualStart: 0n, numberOfPages: 0, attribute: 0xfn },
+    ]);
+    const plain = m.toShellMemmap();
+    expect(plain).toContain('0000000000000000-FFFFFFFFFFFFFFFF 0000000000000000');
+    expect(plain).toContain('0000000000005000-0000000000004FFF 0000000000000000');
+    expect(parseShellMemmap(plain).equals(m)).toBe(true);
+    const sfo = m.toShellMemmap({ sfo: true });
+    expect(sfo).toContain('"0","FFFFFFFFFFFFFFFF","0"');
+    expect(parseShellMemmap(sfo).equals(m)).toBe(true);
+  });
+
   it('reads -sfo output and OEM types printed as hex in plain output', () => {
     const sfo = parseShellMemmap('ShellCommand,"memmap"\r\nMemoryMap,"Available","100000","1FFFFF","100","F"\r\nMemoryMapSummary,"1"\r\n');
     expect(sfo.descriptors).toEqual([conv]);
