@@ -19,10 +19,8 @@ import type { BackingBuffer } from './region.js';
 const WASM_PAGE = 0x10000;
 /** Most pages one WebAssembly memory has (4 GiB). */
 const MAX_PAGES = 0x10000;
-/** Bytes of scratch after the region (one page). */
-export const WASM_SCRATCH_BYTES = WASM_PAGE;
 /** Smallest region backed by a WebAssembly memory unless asked for (see {@link allocateWasmBacked}). */
-export const WASM_MIN_REGION = 0x100000;
+const WASM_MIN_REGION = 0x100000;
 
 /**
  * Set once creating a memory failed: not tried again in this thread. (A refusal comes after V8

@@ -87,9 +87,8 @@ const op = {
 // must lie at [0, lastTable]. (A per-call export of the same walk, a bigint argument, measured
 // slower than the JavaScript per-call walk inside the builder: not kept.)
 
-/** Local indices the walk uses (parameters first, as WebAssembly numbers them). */
-interface Slots { origin: number; root: number; last: number; base: number; levels: number; v: number; k: number; g: number; e: number; t: number }
-const BATCH: Slots = { origin: 2, root: 3, last: 4, levels: 7, k: 10, g: 11, v: 12, e: 13, t: 14, base: 15 };
+/** Local indices of the walk (parameters first, as WebAssembly numbers them). */
+const L = { origin: 2, root: 3, last: 4, levels: 7, k: 10, g: 11, v: 12, e: 13, t: 14, base: 15 } as const;
 // n, scratch, base as two words (parameters: no i64 crosses the JavaScript boundary, so no
 // bigint either); i, p (locals)
 const N = 0, SCR = 1, BASE_LO = 5, BASE_HI = 6, I = 8, P = 9;
@@ -100,7 +99,7 @@ const ADDR = 0x000ffffffffff000n;
  * The walk of address V, leaving its result (a double) at the end of a `block (result f64)`
  * whose top level is where this code starts: every early result branches to that block.
  */
-function resolve(L: Slots): number[] {
+function resolve(): number[] {
   /** Loads the entry at `k + ((v >> shift) & 0xff8)` into E (k: the table's region offset). */
   const loadEntry = (shift: number): number[] => [
     ...get(L.origin), ...get(L.k), op.i32add,
@@ -144,18 +143,18 @@ function resolve(L: Slots): number[] {
 
 const batchBody: number[] = [
   ...vec([[4, I32], [4, I64]]),
-  ...get(BASE_HI), op.extendU, ...i64c(32n), op.i64shl, ...get(BASE_LO), op.extendU, op.i64or, ...set(BATCH.base),
+  ...get(BASE_HI), op.extendU, ...i64c(32n), op.i64shl, ...get(BASE_LO), op.extendU, op.i64or, ...set(L.base),
   0x02, VOID, 0x03, VOID, // block $exit, loop $next
   ...get(I), ...get(N), op.i32geu, BR_IF, 1,
   ...get(SCR), ...get(I), ...i32c(3), op.i32shl, op.i32add, ...tee(P),
-  ...I64_LOAD, ...set(BATCH.v),
+  ...I64_LOAD, ...set(L.v),
   ...get(P), // the store's address, under the block's result
-  0x02, F64, ...resolve(BATCH), END,
+  0x02, F64, ...resolve(), END,
   ...F64_STORE,
   ...get(I), ...i32c(1), op.i32add, ...set(I),
   ...br(0),
   END, END, // loop, block
-  ...get(BATCH.g),
+  ...get(L.g),
   END,
 ];
 
