@@ -26,13 +26,19 @@
  * @module
  */
 import { BitmapTree } from './bitmap-tree.js';
-import { H_USED } from './meta.js';
+import { H_RES_GEN, H_USED } from './meta.js';
 import { FRAME_SIZE } from './types.js';
 
-// Imported bindings copied into module constants once: under a CommonJS transform (tsx,
-// vitest) every use of an import is a getter call, which costs more than the hot paths.
-const USED = H_USED;
-const FRAME_BYTES = FRAME_SIZE;
+// The hot paths' constants as a const enum: TypeScript transforms (tsx, vitest) and the
+// bundler (tsup) all replace `W.X` by its literal. An import is a module-cell load per use
+// (a getter call under a CommonJS transform), and a top-level `const` becomes a mutable `var`
+// in the bundle (esbuild hoists them), which V8 reloads and checks on every use.
+const enum W {
+  USED = 12,
+  RES_GEN = 19,
+  FRAME_BYTES = 4096,
+}
+if (W.USED !== H_USED || W.RES_GEN !== H_RES_GEN || W.FRAME_BYTES !== FRAME_SIZE) throw new Error('memprims: bitmap-sync.ts constants disagree with meta.ts / types.ts');
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */
 function low(x: number): number {
@@ -68,6 +74,8 @@ export abstract class BitmapSync extends BitmapTree {
     this.atomic = this.i32 === null ? null : this.ws.shareable === true;
     this.words32 = this.i32 ?? new Int32Array(0);
     this.plainGen = -1;
+    this.plainGen32 = -1;
+    this.plainLo = this.plainHi = this.plainLo2 = this.plainHi2 = 0;
     this.home = this.atomic ? Math.floor(Math.random() * Math.floor(this.frameCount / 1024)) * 1024 : 0;
   }
 
@@ -117,10 +125,10 @@ export abstract class BitmapSync extends BitmapTree {
     a[leafOff + w] = lw | (1 << b);
     if (lw === 0) this.markUsed(a, w);
     const h = this.hdr;
-    const used = h[USED] + 1;
-    if (used <= 0xffffffff) h[USED] = used;
+    const used = h[W.USED] + 1;
+    if (used <= 0xffffffff) h[W.USED] = used;
     else this.bumpUsed(1);
-    return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+    return (this.baseFrame + w * 32 + b) * W.FRAME_BYTES;
   }
 
   /**
@@ -212,7 +220,7 @@ export abstract class BitmapSync extends BitmapTree {
           if (lw === 0) this.syncUsed(1, w);
           if (nw === -1) this.syncFull(1, w);
           this.bumpUsed(1);
-          return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+          return (this.baseFrame + w * 32 + b) * W.FRAME_BYTES;
         }
         lw = seen;
       }
@@ -243,7 +251,7 @@ export abstract class BitmapSync extends BitmapTree {
       this.ws.set(i, nw);
       if (lw === 0 || nw === 0xffffffff) this.refresh(0, w);
       this.bumpUsed(1);
-      return (this.baseFrame + w * 32 + b) * FRAME_BYTES;
+      return (this.baseFrame + w * 32 + b) * W.FRAME_BYTES;
     } finally {
       lock.release();
     }
@@ -255,31 +263,50 @@ export abstract class BitmapSync extends BitmapTree {
    * Frees one frame when it is plainly allocated (managed, not reserved, bit set); false
    * (changing nothing) sends the call down the checked path, which throws the right error
    * or handles a frame under a lazily full node.
+   *
+   * Unshared words in one buffer (the common case) are handled here with as few operations
+   * as possible: every instruction in this path counts, because a random free waits on a
+   * cache miss in the leaf bitmap and the CPU overlaps the more frees the shorter each is.
+   * The header (reservation generation, used counter) is read through the same signed view
+   * as the bitmap, and the rare summary upkeep comes last, after everything the common case
+   * writes: V8 then keeps the hot values in registers instead of reloading them after it.
    */
   protected freeOne(address: number): boolean {
+    if (this.atomic !== false) return this.freeOneShared(address);
     // the frame relative to the base as an int32 (exact: address / 4096 has at most 12
     // fraction bits, so `r === rel` only for a frame-aligned address within 2^31 frames)
-    const rel = address * (1 / FRAME_BYTES) - this.baseFrame; // a multiply: exact (a power of two), where a division is ~15 cycles
+    const rel = address * (1 / W.FRAME_BYTES) - this.baseFrame; // a multiply: exact (a power of two), where a division is ~15 cycles
     const r = rel | 0;
-    if (r !== rel || !this.isPlain(r)) {
-      if (!(r === rel && r >= 0 && this.learnPlain(address / FRAME_BYTES) && this.isPlain(r))) return false;
+    const a = this.words32; // the metadata window: header words, then the levels
+    if (r !== rel || a[W.RES_GEN] !== this.plainGen32 || ((r < this.plainLo || r >= this.plainHi) && (r < this.plainLo2 || r >= this.plainHi2))) {
+      if (!(r === rel && r >= 0 && this.learnPlain(address / W.FRAME_BYTES) && this.isPlain(r))) return false;
     }
     const w = r >>> 5;
     const m = 1 << (r & 31);
     const i = this.leafOff + w;
-    if (this.atomic !== false) return this.atomic === true ? this.freeOneAtomic(this.words32, i, w, m) : this.freeOneLocked(i, w, m);
-    const a = this.words32;
     const lw = a[i];
     if ((lw & m) === 0) return false;
     a[i] = lw & ~m;
+    this.hint = w; // this word now has a free frame, and its path is consistent (its bit was set)
+    const u = a[W.USED]; // the used counter's low word (a signed view: -1 is 0xffffffff)
+    if (u !== 0) a[W.USED] = u - 1;
+    else this.bumpUsed(-1); // a borrow from the high word
     // the word's FULL bit (if set) must go; its USED bit stays, lazily, when the word empties
     if (lw === -1) this.clearFull(a, w);
-    this.hint = w; // this word now has a free frame, and its path is consistent (its bit was set)
-    const h = this.hdr;
-    const used = h[USED] - 1;
-    if (used >= 0) h[USED] = used;
-    else this.bumpUsed(-1);
     return true;
+  }
+
+  /** {@link freeOne} over shared memory or a metadata window that is not one buffer. */
+  private freeOneShared(address: number): boolean {
+    const rel = address * (1 / W.FRAME_BYTES) - this.baseFrame;
+    const r = rel | 0;
+    if (r !== rel || !this.isPlain(r)) {
+      if (!(r === rel && r >= 0 && this.learnPlain(address / W.FRAME_BYTES) && this.isPlain(r))) return false;
+    }
+    const w = r >>> 5;
+    const m = 1 << (r & 31);
+    const i = this.leafOff + w;
+    return this.atomic === true ? this.freeOneAtomic(this.words32, i, w, m) : this.freeOneLocked(i, w, m);
   }
 
   /** {@link freeOne} over shared memory: one `Atomics.and` on the leaf word, then the summaries. */

@@ -15,8 +15,10 @@ import { lowBit } from './util.js';
 // every use of an import is a getter call.
 const lowestBit = lowBit;
 
-/** All ones in a 32-bit word (not exported: V8 folds a module-local constant, where it loads an exported one from its module cell on every use). */
-const ONES = 0xffffffff;
+/** All ones in a 32-bit word: a const enum, inlined as a literal (see bitmap-sync.ts). */
+const enum T {
+  ONES = 0xffffffff,
+}
 
 /** Hierarchical bitmap over the frames `[baseFrame, baseFrame + frameCount)`. */
 export abstract class BitmapTree extends FrameMeta {
@@ -84,7 +86,7 @@ export abstract class BitmapTree extends FrameMeta {
     }
     const ws = this.ws;
     while (k < this.levels) {
-      const full = this.fullWord(k, w) === ONES;
+      const full = this.fullWord(k, w) === T.ONES;
       const used = this.usedWord(k, w) !== 0;
       const p = k + 1;
       const pw = Math.floor(w / 32);
@@ -109,7 +111,7 @@ export abstract class BitmapTree extends FrameMeta {
     const fullOff = this.fullOff;
     const usedOff = this.usedOff;
     while (k < levels) {
-      const full = (k === 0 ? all[this.leafOff + w] : all[fullOff[k] + w]) === ONES;
+      const full = (k === 0 ? all[this.leafOff + w] : all[fullOff[k] + w]) === T.ONES;
       const used = (k === 0 ? all[this.leafOff + w] : all[usedOff[k] + w]) !== 0;
       const p = k + 1;
       const pw = w >>> 5; // word indices are below 2^27
@@ -134,7 +136,7 @@ export abstract class BitmapTree extends FrameMeta {
       const w = Math.floor(a / 32);
       const lo = a - w * 32;
       const hi = Math.min(b - w * 32, 32);
-      const m = (hi - lo === 32 ? ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
+      const m = (hi - lo === 32 ? T.ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
       if (k === 0) this.ws.set(this.leafOff + w, (this.ws.get(this.leafOff + w) | m) >>> 0);
       else {
         this.ws.set(this.fullOff[k] + w, (this.ws.get(this.fullOff[k] + w) | m) >>> 0);
@@ -179,10 +181,10 @@ export abstract class BitmapTree extends FrameMeta {
       const pw = Math.floor(node / 32);
       if (((this.ws.get(this.fullOff[k] + pw) >>> (node - pw * 32)) & 1) === 0) continue;
       if (k === 1) {
-        if (this.ws.get(this.leafOff + node) !== ONES) this.ws.set(this.leafOff + node, ONES);
-      } else if (this.ws.get(this.fullOff[k - 1] + node) !== ONES) {
-        this.ws.set(this.fullOff[k - 1] + node, ONES);
-        this.ws.set(this.usedOff[k - 1] + node, ONES);
+        if (this.ws.get(this.leafOff + node) !== T.ONES) this.ws.set(this.leafOff + node, T.ONES);
+      } else if (this.ws.get(this.fullOff[k - 1] + node) !== T.ONES) {
+        this.ws.set(this.fullOff[k - 1] + node, T.ONES);
+        this.ws.set(this.usedOff[k - 1] + node, T.ONES);
       }
     }
   }
@@ -198,7 +200,7 @@ export abstract class BitmapTree extends FrameMeta {
     if (k === 0) {
       const skip = from - base;
       let lw = this.ws.get(this.leafOff + w);
-      if (skip > 0) lw |= skip >= 32 ? ONES : (1 << skip) - 1;
+      if (skip > 0) lw |= skip >= 32 ? T.ONES : (1 << skip) - 1;
       const inv = ~lw;
       return inv === 0 ? -1 : base + lowestBit(inv);
     }
@@ -271,12 +273,12 @@ export abstract class BitmapTree extends FrameMeta {
       const w = Math.floor(s / 32);
       const lo = s - w * 32;
       const hi = Math.min(e - w * 32, 32);
-      const m = (hi - lo === 32 ? ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
+      const m = (hi - lo === 32 ? T.ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
       const i = this.leafOff + w;
       const old = ws.get(i);
       const nw = (old | m) >>> 0;
       ws.set(i, nw);
-      if (old === 0 || nw === ONES) this.refresh(0, w);
+      if (old === 0 || nw === T.ONES) this.refresh(0, w);
       s = (w + 1) * 32;
     }
   }
@@ -288,12 +290,12 @@ export abstract class BitmapTree extends FrameMeta {
       const w = Math.floor(s / 32);
       const lo = s - w * 32;
       const hi = Math.min(e - w * 32, 32);
-      const m = (hi - lo === 32 ? ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
+      const m = (hi - lo === 32 ? T.ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
       const i = this.leafOff + w;
       const old = ws.get(i);
       const nw = (old & ~m) >>> 0;
       ws.set(i, nw);
-      if (old === ONES || nw === 0) this.refresh(0, w);
+      if (old === T.ONES || nw === 0) this.refresh(0, w);
       s = (w + 1) * 32;
     }
   }
@@ -304,7 +306,7 @@ export abstract class BitmapTree extends FrameMeta {
       const w = Math.floor(s / 32);
       const lo = s - w * 32;
       const hi = Math.min(e - w * 32, 32);
-      const m = (hi - lo === 32 ? ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
+      const m = (hi - lo === 32 ? T.ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
       if ((this.ws.get(this.leafOff + w) & m) >>> 0 !== m) {
         if (!this.lazilyFull(w)) return false;
         this.materialize(w * 32);
@@ -320,7 +322,7 @@ export abstract class BitmapTree extends FrameMeta {
       const w = Math.floor(s / 32);
       const lo = s - w * 32;
       const hi = Math.min(e - w * 32, 32);
-      const m = (hi - lo === 32 ? ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
+      const m = (hi - lo === 32 ? T.ONES : ((1 << (hi - lo)) - 1) << lo) >>> 0;
       if ((this.ws.get(this.leafOff + w) & m) !== 0 || this.lazilyFull(w)) return false;
       s = (w + 1) * 32;
     }
@@ -365,12 +367,12 @@ export abstract class BitmapTree extends FrameMeta {
         if (this.overlapsReservation(s, s + span)) this.corrupt(`${where} is free but holds reserved frames`);
         free += span;
       } else if (isFull) {
-        if (childFull === ONES && childUsed === ONES) free += this.checkNode(k - 1, node);
+        if (childFull === T.ONES && childUsed === T.ONES) free += this.checkNode(k - 1, node);
         else if (childFull !== 0 || childUsed !== 0) this.corrupt(`${where} is FULL but its children are neither all full nor untouched`);
       } else {
         // a level-1 bit over a leaf word may be lazily stale (the plain single-frame paths):
         // FULL = 0 over a full word, USED = 1 over an empty one; above level 1 bits are exact
-        if (k > 1 && (childFull === ONES || childUsed === 0)) this.corrupt(`${where} summary disagrees with its children`);
+        if (k > 1 && (childFull === T.ONES || childUsed === 0)) this.corrupt(`${where} summary disagrees with its children`);
         free += this.checkNode(k - 1, node);
       }
     }

@@ -26,22 +26,29 @@ import { MASK } from './buddy-nodes.js';
 import { H_KIND_AREA } from './meta.js';
 import { lowBit } from './util.js';
 
-/** Header word: number of cached frames. */
-const CACHE_N = H_KIND_AREA + 90;
-/** {@link CACHE_N} for the facade's inline fast paths (buddy.ts). */
-export const CACHE_N_WORD = CACHE_N;
-/** Header words: the cached frames (relative to the base frame), oldest first. */
-const CACHE_AT = H_KIND_AREA + 96;
-/** {@link CACHE_AT} for the facade's inline fast paths (buddy.ts). */
-export const CACHE_AT_WORD = CACHE_AT;
+// The hot paths' constants as a const enum (see bitmap-sync.ts): inlined as literals.
+const enum C {
+  /** Header word: number of cached frames (kind area H_KIND_AREA = 32, + 90). */
+  CACHE_N = 32 + 90,
+  /** Header words: the cached frames (relative to the base frame), oldest first. */
+  CACHE_AT = 32 + 96,
+  /** Most frames the cache holds. */
+  CAPACITY = 64,
+  /** Frames a full cache returns to the lists at once. */
+  FLUSH = 32,
+  TWO32 = 4294967296,
+  /** buddy-nodes.ts's mask word of non-empty lists. */
+  MASK = 32 + 80,
+}
+if (C.CACHE_N !== H_KIND_AREA + 90 || C.MASK !== MASK) throw new Error('memprims: buddy-cache.ts constants disagree with meta.ts');
+/** The cache's count word, for the facade's inline fast paths (buddy.ts). */
+export const CACHE_N_WORD: number = C.CACHE_N;
+/** The cache's first frame word, for the facade's inline fast paths (buddy.ts). */
+export const CACHE_AT_WORD: number = C.CACHE_AT;
 /** Most frames the cache holds. */
-const CAPACITY = 64;
-export const CACHE_CAPACITY = CAPACITY;
+export const CACHE_CAPACITY: number = C.CAPACITY;
 /** A refill takes one block of up to 2^5 = 32 frames. */
 export const REFILL_ORDER = 5;
-/** Frames a full cache returns to the lists at once. */
-const FLUSH = 32;
-const TWO32 = 2 ** 32;
 
 /** The buddy lists with the single-frame cache in front (callers hold the lock). */
 export class BuddyCache extends BuddyLists {
@@ -55,16 +62,16 @@ export class BuddyCache extends BuddyLists {
 
   /** Frames in the cache. */
   cached(): number {
-    return this.hdr[CACHE_N];
+    return this.hdr[C.CACHE_N];
   }
 
   /** Allocates one frame, marked taken: the most recently cached one, else from the lists; -1 when nothing is free. */
   takeOne(): number {
     const hdr = this.hdr;
-    const n = hdr[CACHE_N];
+    const n = hdr[C.CACHE_N];
     if (n !== 0) {
-      const rel = hdr[CACHE_AT + n - 1];
-      hdr[CACHE_N] = n - 1;
+      const rel = hdr[C.CACHE_AT + n - 1];
+      hdr[C.CACHE_N] = n - 1;
       const meta = this.meta;
       if (meta !== null && rel < 0x80000000) {
         const i = this.takenOffI + (rel >> 5);
@@ -82,13 +89,13 @@ export class BuddyCache extends BuddyLists {
    */
   takeCached(align: number, minF: number, maxEnd: number): number {
     const hdr = this.hdr;
-    const n = hdr[CACHE_N];
+    const n = hdr[C.CACHE_N];
     for (let i = n - 1; i >= 0; i--) {
-      const f = this.base + hdr[CACHE_AT + i];
+      const f = this.base + hdr[C.CACHE_AT + i];
       if (f >= minF && f < maxEnd && f % align === 0) {
-        hdr.copyWithin(CACHE_AT + i, CACHE_AT + i + 1, CACHE_AT + n);
-        hdr[CACHE_AT + n - 1] = 0;
-        hdr[CACHE_N] = n - 1;
+        hdr.copyWithin(C.CACHE_AT + i, C.CACHE_AT + i + 1, C.CACHE_AT + n);
+        hdr[C.CACHE_AT + n - 1] = 0;
+        hdr[C.CACHE_N] = n - 1;
         return f;
       }
     }
@@ -97,7 +104,7 @@ export class BuddyCache extends BuddyLists {
 
   /** The cache is empty: takes the smallest listed block of order <= REFILL_ORDER (or splits one), hands out its first frame and caches the rest. */
   private refill(): number {
-    const m = this.hdr[MASK];
+    const m = this.hdr[C.MASK];
     if (m === 0 && this.winCount() === 0) return -1;
     const j = m === 0 ? this.max : lowBit(m);
     const b = j < REFILL_ORDER ? j : REFILL_ORDER;
@@ -105,15 +112,15 @@ export class BuddyCache extends BuddyLists {
     if (f < 0) return -1;
     const rel = f - this.base;
     const size = 1 << b;
-    if (rel + size > TWO32) {
+    if (rel + size > C.TWO32) {
       // frames this far from the base do not fit the cache's 32-bit entries: list the rest
       // of the block again as the halves a split leaves (f+1 order 0, f+2 order 1, ...)
       for (let i = 0; i < b; i++) this.push(f + 2 ** i, i);
     } else {
       // stack f+size-1 down to f+1, so that pops hand them out in ascending order
       const hdr = this.hdr;
-      for (let i = 0; i < size - 1; i++) hdr[CACHE_AT + i] = rel + size - 1 - i;
-      hdr[CACHE_N] = size - 1;
+      for (let i = 0; i < size - 1; i++) hdr[C.CACHE_AT + i] = rel + size - 1 - i;
+      hdr[C.CACHE_N] = size - 1;
     }
     this.setTaken(f, f + 1, true);
     return f;
@@ -138,29 +145,29 @@ export class BuddyCache extends BuddyLists {
       this.setTaken(f, f + 1, false);
     }
     const hdr = this.hdr;
-    let n = hdr[CACHE_N];
-    if (n === CAPACITY) {
-      this.flush(FLUSH);
-      n -= FLUSH;
+    let n = hdr[C.CACHE_N];
+    if (n === C.CAPACITY) {
+      this.flush(C.FLUSH);
+      n -= C.FLUSH;
     }
-    hdr[CACHE_AT + n] = r;
-    hdr[CACHE_N] = n + 1;
+    hdr[C.CACHE_AT + n] = r;
+    hdr[C.CACHE_N] = n + 1;
     return true;
   }
 
   /** Returns the k oldest cached frames to the lists (merging with free buddies). */
   private flush(k: number): void {
     const hdr = this.hdr;
-    const n = hdr[CACHE_N];
-    for (let i = 0; i < k; i++) this.release(this.base + hdr[CACHE_AT + i], 0);
-    hdr.copyWithin(CACHE_AT, CACHE_AT + k, CACHE_AT + n);
-    hdr.fill(0, CACHE_AT + n - k, CACHE_AT + n);
-    hdr[CACHE_N] = n - k;
+    const n = hdr[C.CACHE_N];
+    for (let i = 0; i < k; i++) this.release(this.base + hdr[C.CACHE_AT + i], 0);
+    hdr.copyWithin(C.CACHE_AT, C.CACHE_AT + k, C.CACHE_AT + n);
+    hdr.fill(0, C.CACHE_AT + n - k, C.CACHE_AT + n);
+    hdr[C.CACHE_N] = n - k;
   }
 
   /** Returns every cached frame to the lists; the list algorithms may run after this. */
   drain(): void {
-    const n = this.hdr[CACHE_N];
+    const n = this.hdr[C.CACHE_N];
     if (n !== 0) this.flush(n);
   }
 
@@ -170,11 +177,11 @@ export class BuddyCache extends BuddyLists {
    * at both ends of each window, whose middle may span terabytes); returns the cached frames.
    */
   checkCache(managed: (s: number, e: number) => boolean, reserved: (s: number, e: number) => boolean, corrupt: (m: string) => never): number {
-    const n = this.hdr[CACHE_N];
+    const n = this.hdr[C.CACHE_N];
     if (n > CACHE_CAPACITY) corrupt(`the frame cache holds ${n} entries, more than its ${CACHE_CAPACITY}`);
     const seen = new Set<number>();
     for (let i = 0; i < n; i++) {
-      const f = this.base + this.hdr[CACHE_AT + i];
+      const f = this.base + this.hdr[C.CACHE_AT + i];
       const at = `cached frame ${hex(f * 4096)} (entry ${i})`;
       if (!managed(f, f + 1)) corrupt(`${at} is not inside usable memory`);
       if (reserved(f, f + 1)) corrupt(`${at} is reserved`);

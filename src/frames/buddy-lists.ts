@@ -14,7 +14,13 @@ export { type BuddyLayout } from './buddy-nodes.js';
 
 /** 2^j for j = 0..31, without Math.pow on the hot paths. */
 const POW2: readonly number[] = Array.from({ length: 32 }, (_, j) => 2 ** j);
-const FRAME_SIZE = 4096;
+// The hot paths' constants as a const enum (see bitmap-sync.ts): inlined as literals.
+const enum L {
+  FRAME_SIZE = 4096,
+  /** buddy-nodes.ts's mask word of non-empty lists. */
+  MASK = 32 + 80,
+}
+if (L.MASK !== MASK) throw new Error('memprims: buddy-lists.ts constants disagree with buddy-nodes.ts');
 const lowestBit = lowBit;
 
 /** A free block or window, for stats and checks. */
@@ -57,11 +63,11 @@ export class BuddyLists extends BuddyNodes {
 
   /** Takes any block of order k (splitting a larger one); returns its frame or -1. */
   takeAny(k: number): number {
-    let m = this.hdr[MASK] & ~((1 << k) - 1);
+    let m = this.hdr[L.MASK] & ~((1 << k) - 1);
     if (m === 0) {
       if (this.winCount() === 0) return -1;
       this.carveWindowBlock(0, this.winStart(0));
-      m = this.hdr[MASK] & ~((1 << k) - 1);
+      m = this.hdr[L.MASK] & ~((1 << k) - 1);
     }
     let j = lowestBit(m);
     const f = this.head(j);
@@ -218,9 +224,9 @@ export class BuddyLists extends BuddyNodes {
       let n = 0;
       let prev = -1;
       for (let h = this.head(j); h >= 0; h = this.next(h)) {
-        const at = `free block ${hex(h * FRAME_SIZE)} on list ${j}`;
+        const at = `free block ${hex(h * L.FRAME_SIZE)} on list ${j}`;
         if (++n > expected) corrupt(`list ${j} holds more than its count ${expected} of blocks (a cycle?)`);
-        if (this.words.get(h * FRAME_SIZE + 20) !== NODE_MAGIC) corrupt(`${at} has no node magic`);
+        if (this.words.get(h * L.FRAME_SIZE + 20) !== NODE_MAGIC) corrupt(`${at} has no node magic`);
         if (this.order(h) !== j) corrupt(`${at} says order ${this.order(h)}`);
         if (this.prev(h) !== prev) corrupt(`${at} has a wrong back link`);
         if (!this.tag(h)) corrupt(`${at} is not tagged`);
@@ -235,13 +241,13 @@ export class BuddyLists extends BuddyNodes {
       if (n !== expected) corrupt(`list ${j} holds ${n} blocks but its count is ${expected}`);
       if (n > 0) mask |= 1 << j;
     }
-    if (mask >>> 0 !== this.hdr[MASK]) corrupt(`non-empty order mask ${hex(this.hdr[MASK])} should be ${hex(mask >>> 0)}`);
+    if (mask >>> 0 !== this.hdr[L.MASK]) corrupt(`non-empty order mask ${hex(this.hdr[L.MASK])} should be ${hex(mask >>> 0)}`);
     const nw = this.winCount();
     if (nw > this.hdr[this.L.winCapWord]) corrupt('window table overflows its capacity');
     for (let i = 0; i < nw; i++) {
       const s = this.winStart(i);
       const e = this.winEnd(i);
-      if (!(e > s) || s % this.M !== 0 || e % this.M !== 0) corrupt(`window ${i} [${hex(s * FRAME_SIZE)}, ${hex(e * FRAME_SIZE)}) is empty or not max-order aligned`);
+      if (!(e > s) || s % this.M !== 0 || e % this.M !== 0) corrupt(`window ${i} [${hex(s * L.FRAME_SIZE)}, ${hex(e * L.FRAME_SIZE)}) is empty or not max-order aligned`);
       if (!managed(s, e)) corrupt(`window ${i} is not inside usable memory`);
       if (reserved(s, e)) corrupt(`window ${i} overlaps a reservation`);
       all.push({ start: s, end: e, order: this.max, window: true });
@@ -249,13 +255,13 @@ export class BuddyLists extends BuddyNodes {
     }
     all.sort((a, b) => a.start - b.start);
     for (let i = 1; i < all.length; i++) {
-      if (all[i].start < all[i - 1].end) corrupt(`free blocks at ${hex(all[i - 1].start * FRAME_SIZE)} and ${hex(all[i].start * FRAME_SIZE)} overlap`);
+      if (all[i].start < all[i - 1].end) corrupt(`free blocks at ${hex(all[i - 1].start * L.FRAME_SIZE)} and ${hex(all[i].start * L.FRAME_SIZE)} overlap`);
     }
     for (const [h, j] of heads) {
       if (j === this.max) continue;
       const size = 2 ** j;
       const b = Math.floor(h / size) % 2 === 0 ? h + size : h - size;
-      if (heads.get(b) === j) corrupt(`free buddies ${hex(h * FRAME_SIZE)} and ${hex(b * FRAME_SIZE)} of order ${j} were not merged`);
+      if (heads.get(b) === j) corrupt(`free buddies ${hex(h * L.FRAME_SIZE)} and ${hex(b * L.FRAME_SIZE)} of order ${j} were not merged`);
     }
     return total;
   }

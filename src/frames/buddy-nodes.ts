@@ -13,27 +13,32 @@ import { FRAME_SIZE as TYPES_FRAME_SIZE } from './types.js';
 import { lowBit, popcount32 } from './util.js';
 import type { MemoryWords, WordStore } from './words.js';
 
+// The hot paths' constants as a const enum (see bitmap-sync.ts): inlined as literals by the
+// TypeScript transforms and the bundler alike.
+const enum N {
+  /** Magic word of a free-block node: 'BDDY'. */
+  MAGIC = 0x59444442,
+  TWO32 = 4294967296,
+  FRAME_SIZE = 4096,
+  /** Header words of the list heads and counts (kind area H_KIND_AREA = 32). */
+  HEADS = 32,
+  COUNTS = 32 + 40,
+  /** Header word holding the bit mask of non-empty lists. */
+  MASK = 32 + 80,
+}
+if (N.FRAME_SIZE !== TYPES_FRAME_SIZE || N.HEADS !== H_KIND_AREA) throw new Error('memprims: buddy-nodes.ts constants disagree with types.ts / meta.ts');
 /** Magic word of a free-block node: 'BDDY'. */
-const MAGIC = 0x59444442;
-export const NODE_MAGIC = MAGIC;
-
-const TWO32 = 2 ** 32;
-// Imports copied into module-local constants: V8 folds those, where it loads an imported
-// binding from its module cell (with a check) on every use.
-const FRAME_SIZE = 4096;
-if (FRAME_SIZE !== TYPES_FRAME_SIZE) throw new Error('buddy-nodes: frame size out of date');
+export const NODE_MAGIC: number = N.MAGIC;
 
 /**
  * Low 32 bits of a non-negative integer below 2^53. `v % 2^32` on a double is a call to the
  * C library's fmod (tens of ns); this is a compare, or a division, a floor and a subtraction.
  */
 function lo32(v: number): number {
-  return v < TWO32 ? v : v - Math.floor(v / TWO32) * TWO32;
+  return v < N.TWO32 ? v : v - Math.floor(v / N.TWO32) * N.TWO32;
 }
-const HEADS = H_KIND_AREA;
-const COUNTS = H_KIND_AREA + 40;
 /** Header word holding the bit mask of non-empty lists. */
-export const MASK = H_KIND_AREA + 80;
+export const MASK: number = N.MASK;
 
 /** Where the buddy's pieces live. */
 export interface BuddyLayout {
@@ -93,32 +98,32 @@ export abstract class BuddyNodes {
     this.takenOffI = this.meta !== null ? L.takenOff | 0 : 0;
     let best: { buffer: ArrayBufferLike; byteOffset: number; base: number; size: number } | null = null;
     for (const r of words.memory.regions()) {
-      if (r.lazy || r.buffer === null || r.base % FRAME_SIZE !== 0 || r.byteOffset % 4 !== 0 || r.size < FRAME_SIZE) continue;
+      if (r.lazy || r.buffer === null || r.base % N.FRAME_SIZE !== 0 || r.byteOffset % 4 !== 0 || r.size < N.FRAME_SIZE) continue;
       if (best === null || r.size > best.size) best = { buffer: r.buffer, byteOffset: r.byteOffset, base: r.base, size: r.size };
     }
-    const frames = best === null ? 0 : Math.min(Math.floor(best.size / FRAME_SIZE), 2 ** 20 * 1023);
-    this.fw = best === null ? null : new Uint32Array(best.buffer, best.byteOffset, frames * (FRAME_SIZE / 4));
-    this.fwLo = best === null ? 0 : best.base / FRAME_SIZE;
+    const frames = best === null ? 0 : Math.min(Math.floor(best.size / N.FRAME_SIZE), 2 ** 20 * 1023);
+    this.fw = best === null ? null : new Uint32Array(best.buffer, best.byteOffset, frames * (N.FRAME_SIZE / 4));
+    this.fwLo = best === null ? 0 : best.base / N.FRAME_SIZE;
     this.fwHi = this.fwLo + frames;
   }
 
   // ---- header fields -------------------------------------------------------------------
 
   protected head(j: number): number {
-    return this.hdr[HEADS + 2 * j + 1] * TWO32 + this.hdr[HEADS + 2 * j] - 1;
+    return this.hdr[N.HEADS + 2 * j + 1] * N.TWO32 + this.hdr[N.HEADS + 2 * j] - 1;
   }
   protected setHead(j: number, f: number): void {
     const v = f + 1;
-    this.hdr[HEADS + 2 * j] = lo32(v);
-    this.hdr[HEADS + 2 * j + 1] = Math.floor(v / TWO32);
+    this.hdr[N.HEADS + 2 * j] = lo32(v);
+    this.hdr[N.HEADS + 2 * j + 1] = Math.floor(v / N.TWO32);
   }
   count(j: number): number {
-    return this.hdr[COUNTS + 2 * j + 1] * TWO32 + this.hdr[COUNTS + 2 * j];
+    return this.hdr[N.COUNTS + 2 * j + 1] * N.TWO32 + this.hdr[N.COUNTS + 2 * j];
   }
   protected addCount(j: number, d: number): number {
     const v = this.count(j) + d;
-    this.hdr[COUNTS + 2 * j] = lo32(v);
-    this.hdr[COUNTS + 2 * j + 1] = Math.floor(v / TWO32);
+    this.hdr[N.COUNTS + 2 * j] = lo32(v);
+    this.hdr[N.COUNTS + 2 * j + 1] = Math.floor(v / N.TWO32);
     return v;
   }
 
@@ -222,20 +227,20 @@ export abstract class BuddyNodes {
   }
   protected next(f: number): number {
     const i = this.nodeAt(f);
-    if (i >= 0) return this.fw![i + 1] * TWO32 + this.fw![i] - 1;
-    const a = f * FRAME_SIZE;
-    return this.words.get(a + 4) * TWO32 + this.words.get(a) - 1;
+    if (i >= 0) return this.fw![i + 1] * N.TWO32 + this.fw![i] - 1;
+    const a = f * N.FRAME_SIZE;
+    return this.words.get(a + 4) * N.TWO32 + this.words.get(a) - 1;
   }
   protected prev(f: number): number {
     const i = this.nodeAt(f);
-    if (i >= 0) return this.fw![i + 3] * TWO32 + this.fw![i + 2] - 1;
-    const a = f * FRAME_SIZE;
-    return this.words.get(a + 12) * TWO32 + this.words.get(a + 8) - 1;
+    if (i >= 0) return this.fw![i + 3] * N.TWO32 + this.fw![i + 2] - 1;
+    const a = f * N.FRAME_SIZE;
+    return this.words.get(a + 12) * N.TWO32 + this.words.get(a + 8) - 1;
   }
   protected order(f: number): number {
     const i = this.nodeAt(f);
     if (i >= 0) return this.fw![i + 4];
-    return this.words.get(f * FRAME_SIZE + 16);
+    return this.words.get(f * N.FRAME_SIZE + 16);
   }
   /** Sets the 64-bit link at byte `word` (0 next, 8 prev) of frame f's node to `to` (+1, so -1 is stored as 0). */
   protected setLink(f: number, word: number, to: number): void {
@@ -244,18 +249,18 @@ export abstract class BuddyNodes {
     if (i >= 0) {
       const fw = this.fw!;
       const k = i + (word >> 2);
-      if (v < TWO32) {
+      if (v < N.TWO32) {
         fw[k] = v;
         fw[k + 1] = 0;
       } else {
         fw[k] = lo32(v);
-        fw[k + 1] = Math.floor(v / TWO32);
+        fw[k + 1] = Math.floor(v / N.TWO32);
       }
       return;
     }
-    const a = f * FRAME_SIZE + word;
+    const a = f * N.FRAME_SIZE + word;
     this.words.set(a, lo32(v));
-    this.words.set(a + 4, Math.floor(v / TWO32));
+    this.words.set(a + 4, Math.floor(v / N.TWO32));
   }
   /** Writes the node's prev link (none), order and magic words. */
   protected setNodeRest(f: number, j: number, magic: number): void {
@@ -268,7 +273,7 @@ export abstract class BuddyNodes {
       fw[i + 5] = magic;
       return;
     }
-    const a = f * FRAME_SIZE;
+    const a = f * N.FRAME_SIZE;
     this.words.set(a + 8, 0);
     this.words.set(a + 12, 0);
     this.words.set(a + 16, j);
@@ -277,19 +282,19 @@ export abstract class BuddyNodes {
   protected setMagic(f: number, magic: number): void {
     const i = this.nodeAt(f);
     if (i >= 0) this.fw![i + 5] = magic;
-    else this.words.set(f * FRAME_SIZE + 20, magic);
+    else this.words.set(f * N.FRAME_SIZE + 20, magic);
   }
 
   /** Puts the free block (f, j) at the head of list j. */
   push(f: number, j: number): void {
     const h = this.head(j);
     this.setLink(f, 0, h);
-    this.setNodeRest(f, j, MAGIC); // a module-local constant: an exported one is a load per use
+    this.setNodeRest(f, j, N.MAGIC); // a module-local constant: an exported one is a load per use
     if (h >= 0) this.setLink(h, 8, f);
     this.setHead(j, f);
     this.setTag(f, true);
     this.addCount(j, 1);
-    this.hdr[MASK] = (this.hdr[MASK] | (1 << j)) >>> 0;
+    this.hdr[N.MASK] = (this.hdr[N.MASK] | (1 << j)) >>> 0;
   }
 
   /** Unlinks the free block (f, j). */
@@ -301,7 +306,7 @@ export abstract class BuddyNodes {
     if (n >= 0) this.setLink(n, 8, p);
     this.setTag(f, false);
     this.setMagic(f, 0);
-    if (this.addCount(j, -1) === 0) this.hdr[MASK] = (this.hdr[MASK] & ~(1 << j)) >>> 0;
+    if (this.addCount(j, -1) === 0) this.hdr[N.MASK] = (this.hdr[N.MASK] & ~(1 << j)) >>> 0;
   }
 
   // ---- windows -------------------------------------------------------------------------
@@ -311,18 +316,18 @@ export abstract class BuddyNodes {
   }
   protected winStart(i: number): number {
     const at = this.L.winOff + 4 * i;
-    return this.ws.get(at + 1) * TWO32 + this.ws.get(at);
+    return this.ws.get(at + 1) * N.TWO32 + this.ws.get(at);
   }
   protected winEnd(i: number): number {
     const at = this.L.winOff + 4 * i + 2;
-    return this.ws.get(at + 1) * TWO32 + this.ws.get(at);
+    return this.ws.get(at + 1) * N.TWO32 + this.ws.get(at);
   }
   protected setWin(i: number, s: number, e: number): void {
     const at = this.L.winOff + 4 * i;
     this.ws.set(at, lo32(s));
-    this.ws.set(at + 1, Math.floor(s / TWO32));
+    this.ws.set(at + 1, Math.floor(s / N.TWO32));
     this.ws.set(at + 2, lo32(e));
-    this.ws.set(at + 3, Math.floor(e / TWO32));
+    this.ws.set(at + 3, Math.floor(e / N.TWO32));
   }
   protected insertWin(i: number, s: number, e: number): void {
     const n = this.winCount();

@@ -72,18 +72,25 @@ export interface BuddyStats extends FrameStats {
   perOrder: number[];
 }
 
-// module-local copies for the hot paths (an import is a module-cell load per use)
-const FRAME_BYTES = FRAME_SIZE;
-const CACHE_N = CACHE_N_WORD;
-const CACHE_AT = CACHE_AT_WORD;
-const CAPACITY = CACHE_CAPACITY;
-const USED = H_USED_WORD;
+// The hot paths' constants as a const enum (see bitmap-sync.ts): inlined as literals by the
+// TypeScript transforms and the bundler alike, where an import or a bundled top-level const
+// is a load and a check per use. Header words of the kind area (H_KIND_AREA = 32) + n.
+const enum B {
+  FRAME_BYTES = 4096,
+  CACHE_N = 32 + 90,
+  CACHE_AT = 32 + 96,
+  CAPACITY = 64,
+  USED = 12,
+  K_WIN_COUNT = 32 + 81,
+  K_WIN_CAP = 32 + 82,
+  K_WIN_OFF = 32 + 84,
+  K_TAG_OFF = 32 + 86,
+  K_TAKEN_OFF = 32 + 88,
+}
+if (B.FRAME_BYTES !== FRAME_SIZE || B.CACHE_N !== CACHE_N_WORD || B.CACHE_AT !== CACHE_AT_WORD || B.CAPACITY !== CACHE_CAPACITY || B.USED !== H_USED_WORD || B.K_WIN_COUNT !== H_KIND_AREA + 81) {
+  throw new Error('memprims: buddy.ts constants disagree with buddy-cache.ts / meta.ts');
+}
 const EMPTY = new Uint32Array(0);
-const K_WIN_COUNT = H_KIND_AREA + 81;
-const K_WIN_CAP = H_KIND_AREA + 82;
-const K_WIN_OFF = H_KIND_AREA + 84;
-const K_TAG_OFF = H_KIND_AREA + 86;
-const K_TAKEN_OFF = H_KIND_AREA + 88;
 
 /**
  * Binary buddy frame allocator with intrusive free lists in PhysicalMemory.
@@ -145,10 +152,10 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     self.frameCount = frameCount;
     self.maxOrder = maxOrder;
     self.writeCommon(KIND_BUDDY, metaBytes, { ranges: plan.ranges, inUse: plan.inUse, reserved }, tablesBytes, maxOrder);
-    self.hdr[K_WIN_CAP] = winCap;
-    self.setH64(K_WIN_OFF, tablesBytes / 4);
-    self.setH64(K_TAG_OFF, (tablesBytes + winBytes) / 4);
-    self.setH64(K_TAKEN_OFF, (tablesBytes + winBytes + tagBytes) / 4);
+    self.hdr[B.K_WIN_CAP] = winCap;
+    self.setH64(B.K_WIN_OFF, tablesBytes / 4);
+    self.setH64(B.K_TAG_OFF, (tablesBytes + winBytes) / 4);
+    self.setH64(B.K_TAKEN_OFF, (tablesBytes + winBytes + tagBytes) / 4);
     self.setH64(H_DATA_OFF, tablesBytes);
     self.ws.clear(tablesBytes / 4, metaBytes / 4);
     self.lists = new BuddyCache(self.layout(), words);
@@ -179,7 +186,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   }
 
   private layout(): BuddyLayout {
-    return { hdr: this.hdr, ws: this.ws, maxOrder: this.maxOrder, baseFrame: this.baseFrame, winCountWord: K_WIN_COUNT, winCapWord: K_WIN_CAP, winOff: this.h64(K_WIN_OFF), tagOff: this.h64(K_TAG_OFF), takenOff: this.h64(K_TAKEN_OFF) };
+    return { hdr: this.hdr, ws: this.ws, maxOrder: this.maxOrder, baseFrame: this.baseFrame, winCountWord: B.K_WIN_COUNT, winCapWord: B.K_WIN_CAP, winOff: this.h64(B.K_WIN_OFF), tagOff: this.h64(B.K_TAG_OFF), takenOff: this.h64(B.K_TAKEN_OFF) };
   }
 
   allocate(count = 1, options?: AllocateOptions): number | null {
@@ -224,16 +231,16 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   private allocateOne(): number | null {
     if (this.fast === true) {
       const h = this.hdr;
-      const n = h[CACHE_N];
-      const u = h[USED];
+      const n = h[B.CACHE_N];
+      const u = h[B.USED];
       if (n !== 0 && u !== 0xffffffff) {
-        const rel = h[CACHE_AT + n - 1];
+        const rel = h[B.CACHE_AT + n - 1];
         const m = this.fMeta;
         const i = this.fTaken + (rel >>> 5);
-        h[CACHE_N] = n - 1;
+        h[B.CACHE_N] = n - 1;
         m[i] = m[i] | (1 << (rel & 31)); // taken
-        h[USED] = u + 1;
-        return (this.baseFrame + rel) * FRAME_BYTES;
+        h[B.USED] = u + 1;
+        return (this.baseFrame + rel) * B.FRAME_BYTES;
       }
     }
     return this.allocateOneCached();
@@ -246,7 +253,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
     const f = this.lists.takeOne();
     if (f >= 0) this.bumpUsed(1);
     if (lock.active === true) lock.release();
-    return f < 0 ? null : f * FRAME_BYTES;
+    return f < 0 ? null : f * B.FRAME_BYTES;
   }
 
   allocateAt(address: number, count = 1): boolean {
@@ -323,7 +330,7 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
   private freeOne(address: number): boolean {
     // the frame relative to the base as an int32: exact only for a frame-aligned address
     // within 2^31 frames (a multiply by 2^-12 is exact; a division costs ~15 cycles)
-    const rel = address * (1 / FRAME_BYTES) - this.baseFrame;
+    const rel = address * (1 / B.FRAME_BYTES) - this.baseFrame;
     const r = rel | 0;
     if (r !== rel) return false;
     if (this.fast === true && this.isPlain(r)) {
@@ -334,13 +341,13 @@ export class BuddyFrameAllocator extends FrameMeta implements FrameAllocator {
       const w = m[i];
       const bit = 1 << (r & 31);
       const h = this.hdr;
-      const n = h[CACHE_N];
-      const u = h[USED];
-      if ((w & bit) !== 0 && n !== CAPACITY && u !== 0) {
+      const n = h[B.CACHE_N];
+      const u = h[B.USED];
+      if ((w & bit) !== 0 && n !== B.CAPACITY && u !== 0) {
         m[i] = w & ~bit;
-        h[CACHE_AT + n] = r;
-        h[CACHE_N] = n + 1;
-        h[USED] = u - 1;
+        h[B.CACHE_AT + n] = r;
+        h[B.CACHE_N] = n + 1;
+        h[B.USED] = u - 1;
         return true;
       }
     }

@@ -59,18 +59,22 @@ export const H_META_BYTES = 4;
 export const H_BASE_FRAME = 6;
 export const H_FRAME_COUNT = 8;
 export const H_TOTAL = 10;
-// (hot paths use the module-local copies: an exported binding is read from its module cell,
-// with a hole check, on every use, even inside its own module)
-const USED = 12;
-export const H_USED = USED;
-/** {@link H_USED} for other modules' hot paths to copy into a module-local constant. */
-export const H_USED_WORD = USED;
+// The hot paths use the const enum below (an exported binding is read from its module cell,
+// with a hole check, on every use, even inside its own module; a top-level const becomes a
+// mutable var in the bundle). TypeScript transforms and the bundler inline `M.X` as literals.
+const enum M {
+  USED = 12,
+  RES_GEN = 19,
+  TWO32 = 4294967296,
+}
+export const H_USED: number = M.USED;
+/** {@link H_USED} for other modules' hot paths. */
+export const H_USED_WORD: number = M.USED;
 export const H_RESERVED = 14;
 export const H_RANGE_COUNT = 16;
 export const H_RES_COUNT = 17;
 export const H_RES_CAPACITY = 18;
-const RES_GEN = 19;
-export const H_RES_GEN = RES_GEN;
+export const H_RES_GEN: number = M.RES_GEN;
 export const H_RANGES_OFF = 20;
 export const H_RES_OFF = 21;
 export const H_DATA_OFF = 22;
@@ -82,8 +86,6 @@ export const H_KIND_AREA = 32;
 export const HEADER_BYTES = 4096;
 /** Capacity of the reservation list. */
 export const RESERVATION_CAPACITY = 1024;
-
-const TWO32 = 2 ** 32;
 
 /** Index of the last of the ascending `starts` that is <= f, or -1 (binary search). */
 function lastAtOrBelow(starts: readonly number[], f: number): number {
@@ -135,11 +137,11 @@ export abstract class FrameMeta {
 
   /** Reads a 64-bit header value stored as two words. */
   protected h64(i: number): number {
-    return this.hdr[i + 1] * TWO32 + this.hdr[i];
+    return this.hdr[i + 1] * M.TWO32 + this.hdr[i];
   }
   protected setH64(i: number, v: number): void {
-    this.hdr[i] = v % TWO32;
-    this.hdr[i + 1] = Math.floor(v / TWO32);
+    this.hdr[i] = v % M.TWO32;
+    this.hdr[i + 1] = Math.floor(v / M.TWO32);
   }
   protected addH64(i: number, delta: number): void {
     this.setH64(i, this.h64(i) + delta);
@@ -156,33 +158,33 @@ export abstract class FrameMeta {
       this.bumpUsedAtomic(d);
       return;
     }
-    const v = h[USED] + d;
-    if (v >= 0 && v <= 0xffffffff) h[USED] = v;
-    else this.addH64(USED, d);
+    const v = h[M.USED] + d;
+    if (v >= 0 && v <= 0xffffffff) h[M.USED] = v;
+    else this.addH64(M.USED, d);
   }
   /** {@link bumpUsed} over shareable memory (out of line: the unshared path stays small enough to inline). */
   private bumpUsedAtomic(d: number): void {
     const h = this.hdr;
     if (d === 1 || d === -1) {
       // the single-frame case without float modulo: a carry or borrow only at the wrap
-      const old = Atomics.add(h, USED, d);
-      if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, USED + 1, d);
+      const old = Atomics.add(h, M.USED, d);
+      if (d === 1 ? old === 0xffffffff : old === 0) Atomics.add(h, M.USED + 1, d);
       return;
     }
-    const lo = d % TWO32;
-    const hi = (d - lo) / TWO32;
-    const old = Atomics.add(h, USED, lo);
+    const lo = d % M.TWO32;
+    const hi = (d - lo) / M.TWO32;
+    const old = Atomics.add(h, M.USED, lo);
     const carry = old + lo > 0xffffffff ? 1 : old + lo < 0 ? -1 : 0;
-    if (hi + carry !== 0) Atomics.add(h, USED + 1, hi + carry);
+    if (hi + carry !== 0) Atomics.add(h, M.USED + 1, hi + carry);
   }
 
   /** Reads a 64-bit word pair of the metadata window. */
   protected w64(i: number): number {
-    return this.ws.get(i + 1) * TWO32 + this.ws.get(i);
+    return this.ws.get(i + 1) * M.TWO32 + this.ws.get(i);
   }
   protected setW64(i: number, v: number): void {
-    this.ws.set(i, v % TWO32);
-    this.ws.set(i + 1, Math.floor(v / TWO32));
+    this.ws.set(i, v % M.TWO32);
+    this.ws.set(i + 1, Math.floor(v / M.TWO32));
   }
 
   /** Writes the common header and tables of a fresh state. */
@@ -195,7 +197,7 @@ export abstract class FrameMeta {
     this.setH64(H_BASE_FRAME, this.baseFrame);
     this.setH64(H_FRAME_COUNT, this.frameCount);
     this.setH64(H_TOTAL, countFrames(plan.ranges));
-    this.setH64(USED, countFrames(plan.inUse));
+    this.setH64(M.USED, countFrames(plan.inUse));
     h[H_RANGE_COUNT] = plan.ranges.length;
     h[H_RES_CAPACITY] = RESERVATION_CAPACITY;
     h[H_RANGES_OFF] = HEADER_BYTES;
@@ -260,7 +262,7 @@ export abstract class FrameMeta {
 
   /** Refreshes the host copy of the reservation list if another thread changed it. */
   protected syncReservations(): void {
-    const gen = this.hdr[RES_GEN];
+    const gen = this.hdr[M.RES_GEN];
     if (gen === this.resGen) return;
     const n = this.hdr[H_RES_COUNT];
     const base = this.hdr[H_RES_OFF] / 4;
@@ -285,9 +287,11 @@ export abstract class FrameMeta {
   protected plainLo2 = 0;
   protected plainHi2 = 0;
   protected plainGen = -1;
+  /** {@link plainGen} as a signed word (`| 0`), to compare with a signed view of the header. */
+  protected plainGen32 = -1;
   /** True when relative frame r lies in a learnt span that is still valid (no check of r itself). */
   protected isPlain(r: number): boolean {
-    return this.hdr[RES_GEN] === this.plainGen && ((r >= this.plainLo && r < this.plainHi) || (r >= this.plainLo2 && r < this.plainHi2));
+    return this.hdr[M.RES_GEN] === this.plainGen && ((r >= this.plainLo && r < this.plainHi) || (r >= this.plainLo2 && r < this.plainHi2));
   }
   /**
    * True when frame f is an integer, managed and not reserved; then remembers the widest
@@ -299,7 +303,7 @@ export abstract class FrameMeta {
     if (!(Math.floor(f) === f)) return false;
     const r = this.rangeOf(f);
     if (r < 0) return false;
-    const gen = this.hdr[RES_GEN]; // read first: a change during the sync is seen next time
+    const gen = this.hdr[M.RES_GEN]; // read first: a change during the sync is seen next time
     this.syncReservations();
     const s = this.resStarts;
     const hi = lastAtOrBelow(s, f);
@@ -318,12 +322,13 @@ export abstract class FrameMeta {
       this.plainHi = spanHi;
     }
     this.plainGen = gen;
+    this.plainGen32 = gen | 0;
     return true;
   }
 
   /** True when frame f may be reserved (syncs the host copy when another thread changed the list). */
   protected reservationsMayHit(f: number): boolean {
-    if (this.hdr[RES_GEN] !== this.resGen) this.syncReservations();
+    if (this.hdr[M.RES_GEN] !== this.resGen) this.syncReservations();
     return this.overlapsReservation(f, f + 1);
   }
 
@@ -360,7 +365,7 @@ export abstract class FrameMeta {
       this.setW64(base + k * 4 + 2, r.end);
     });
     this.hdr[H_RES_COUNT] = merged.length;
-    this.hdr[RES_GEN] = (this.hdr[RES_GEN] + 1) >>> 0;
+    this.hdr[M.RES_GEN] = (this.hdr[M.RES_GEN] + 1) >>> 0;
     this.syncReservations();
   }
 
@@ -397,13 +402,13 @@ export abstract class FrameMeta {
       reserved += this.resEnds[k] - this.resStarts[k];
     }
     if (reserved !== this.h64(H_RESERVED)) this.corrupt(`reserved counter ${this.h64(H_RESERVED)} differs from the ${reserved} frames of the reservation list`);
-    if (this.h64(USED) + reserved > total) this.corrupt('used + reserved exceeds total');
+    if (this.h64(M.USED) + reserved > total) this.corrupt('used + reserved exceeds total');
   }
 
   /** Common counters. */
   protected counters(): { total: number; used: number; reserved: number; free: number } {
     const total = this.h64(H_TOTAL);
-    const used = this.h64(USED);
+    const used = this.h64(M.USED);
     const reserved = this.h64(H_RESERVED);
     return { total, used, reserved, free: total - used - reserved };
   }
@@ -425,5 +430,5 @@ export function readMetaBytes(memory: PhysicalMemory, address: number): number {
     throw new FrameError('FRAME_BAD_METADATA', `cannot read allocator metadata at ${hex(address)}: ${e instanceof Error ? e.message : String(e)}`, { address }, { cause: e });
   }
   if (magic !== FRAMES_MAGIC) throw new FrameError('FRAME_BAD_METADATA', `no frame-allocator state at ${hex(address)} (magic ${hex(magic)})`, { address });
-  return hi * TWO32 + lo;
+  return hi * M.TWO32 + lo;
 }

@@ -14,7 +14,11 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { LAZY_CHUNK_SIZE } from '../memory/region.js';
 import { FrameError } from './errors.js';
 
-const WORDS_PER_CHUNK = LAZY_CHUNK_SIZE / 4;
+// a const enum: inlined as a literal by the TypeScript transforms and the bundler alike
+const enum WS {
+  WORDS_PER_CHUNK = 0x10000 / 4,
+}
+if (WS.WORDS_PER_CHUNK !== LAZY_CHUNK_SIZE / 4) throw new Error('memprims: words.ts constants disagree with region.ts');
 
 /** Word-granular view of `[base, base + bytes)`, which must lie inside one region. */
 export class WordStore {
@@ -127,7 +131,7 @@ export class WordStore {
 }
 
 /** Words per lazily created chunk (exported for tests). */
-export const LAZY_CHUNK_WORDS = WORDS_PER_CHUNK;
+export const LAZY_CHUNK_WORDS: number = WS.WORDS_PER_CHUNK;
 
 /**
  * A mutex in one 32-bit word of shared memory (0 free, 1 held, 2 held with waiters), as

@@ -53,6 +53,12 @@ describe('buddy frame cache', () => {
       expect(used(), kind).toBe(2 ** 32);
       a.free(f); // low word 0: the free borrows from the high word
       expect(used(), kind).toBe(2 ** 32 - 1);
+      // the low word at 2^31 (negative through a signed view): a free leaves 2^31 - 1
+      const g = a.allocate()!;
+      memory.writeU32(at, 0x80000000);
+      memory.writeU32(at + 4, 0);
+      a.free(g);
+      expect(used(), kind).toBe(0x7fffffff);
       memory.writeU32(at, 0); // back to the truth (nothing handed out) for check()
       a.check();
       expect(a.stats().used).toBe(0);
