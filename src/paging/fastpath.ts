@@ -51,9 +51,11 @@ export class LeafTableCache {
   }
 }
 
-/** The present bit, module-local (an imported binding is a load per use). */
-const P = 0x1;
-if (P !== ENTRY_P) throw new Error('fastpath: entry bit constants out of date');
+/** The present bit as a const enum, inlined as a literal (see fastwalk.ts). */
+const enum E {
+  P = 0x1,
+}
+if (E.P !== ENTRY_P) throw new Error('fastpath: entry bit constants out of date');
 
 /** {@link mapOnePage}: the page is mapped. */
 export const MAPPED = 1;
@@ -82,8 +84,8 @@ export function mapOnePage(cache: LeafTableCache, root: TableNode, levels: numbe
   if (node === null) return -1; // NO_PAGE_TABLE
   const k = ((vlo >>> 12) & 511) << 1;
   const w = node.words;
-  if (w[k] & P) return 0; // MAP_GENERAL
-  const lo = ((physLoPage << 12) | flags.lo | P) >>> 0;
+  if (w[k] & E.P) return 0; // MAP_GENERAL
+  const lo = ((physLoPage << 12) | flags.lo | E.P) >>> 0;
   const hi = (physHi | flags.hi) >>> 0;
   w[k] = lo;
   w[k + 1] = hi;
@@ -122,7 +124,7 @@ export function mapOneHuge(root: TableNode, levels: number, virt: unknown, physL
   if (n === null) return -1; // NO_PAGE_TABLE
   const i = level === 2 ? (vlo >>> 21) & 511 : i3;
   const w = n.words;
-  if (w[i << 1] & P || n.children![i] !== null) return 0;
+  if (w[i << 1] & E.P || n.children![i] !== null) return 0;
   const lo = (leafLo(flags.lo, level) | (physLoPage << 12)) >>> 0;
   const hi = (physHi | flags.hi) >>> 0;
   w[i << 1] = lo;
@@ -146,7 +148,7 @@ export function unmapOnePage(cache: LeafTableCache, root: TableNode, levels: num
   const k = ((vlo >>> 12) & 511) << 1;
   const w = node.words;
   const lo = w[k];
-  if (!(lo & P)) return 0;
+  if (!(lo & E.P)) return 0;
   const wasWritable = node.writable;
   const wasUser = node.user;
   const wasExecutable = node.executable;
@@ -177,7 +179,7 @@ export function mapOneLeaf(root: TableNode, levels: number, item: MapItem): bool
     node = child;
   }
   const i = indexOfSplit(level);
-  if (node.words[i << 1] & P || (node.children !== null && node.children[i] !== null)) return false;
+  if (node.words[i << 1] & E.P || (node.children !== null && node.children[i] !== null)) return false;
   if (level === 1) {
     writePtes(node, i, 1, item.ppn, item.flagsLo, item.flagsHi);
   } else {

@@ -14,20 +14,23 @@ import { throwBadVirt } from './vaddr.js';
 import { WasmWalk } from './wasm-walk.js';
 import { ADDR_HI as ENTRY_ADDR_HI, ADDR_LO_4K as ENTRY_ADDR_LO_4K, P as ENTRY_P, PS as ENTRY_PS } from './entry.js';
 
-// The entry bits as module-local constants: V8 folds these into the walks' code, where it
-// loads an imported binding from its module cell on every use (the walk ran 2x slower).
-const P = 0x1;
-const PS = 0x80;
-const ADDR_HI = 0x000fffff;
-const ADDR_LO_4K = 0xfffff000;
-if (P !== ENTRY_P || PS !== ENTRY_PS || ADDR_HI !== ENTRY_ADDR_HI || ADDR_LO_4K !== ENTRY_ADDR_LO_4K) throw new Error('fastwalk: entry bit constants out of date');
+// The entry bits as a const enum: the TypeScript transforms and the bundler inline `E.X` as
+// a literal. An imported binding is a module-cell load per use (the walk ran 2x slower), and
+// a top-level const becomes a mutable var in the bundle, which V8 reloads and checks per use.
+const enum E {
+  P = 0x1,
+  PS = 0x80,
+  ADDR_HI = 0x000fffff,
+  ADDR_LO_4K = 0xfffff000,
+  TWO32 = 0x100000000,
+}
+if (E.P !== ENTRY_P || E.PS !== ENTRY_PS || E.ADDR_HI !== ENTRY_ADDR_HI || E.ADDR_LO_4K !== ENTRY_ADDR_LO_4K) throw new Error('fastwalk: entry bit constants out of date');
 
 const S64 = new BigUint64Array(1);
 const S32 = new Uint32Array(S64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LO_WORD = LITTLE_ENDIAN ? 0 : 1;
 const HI_WORD = LITTLE_ENDIAN ? 1 : 0;
-const TWO32 = 0x100000000;
 
 /**
  * Loads `virt` into the scratch words read by {@link virtLo} / {@link virtHi}; false when
@@ -73,16 +76,16 @@ export function walkLeaf(w: Uint32Array, root: number, baseLo: number, baseHi: n
   for (let level = levels; ; level--) {
     const k = (offset >>> 2) + (index << 1);
     const lo = w[k];
-    if (!(lo & P)) return -1; // NOT_MAPPED
-    if (level === 1 || lo & PS) {
+    if (!(lo & E.P)) return -1; // NOT_MAPPED
+    if (level === 1 || lo & E.PS) {
       // NOT_MAPPED where the CPU faults on reserved bits: PS in a PML4E / PML5E, bits 13..29 of
       // a 1 GiB leaf, bits 13..20 of a 2 MiB leaf (as walk.ts's reservedBits, MAXPHYADDR 52)
       if (level > 3 || (level === 3 && lo & 0x3fffe000) || (level === 2 && lo & 0x1fe000)) return -1;
       return (k << 2) | level;
     }
-    offset = ((lo & ADDR_LO_4K) - baseLo) >>> 0;
+    offset = ((lo & E.ADDR_LO_4K) - baseLo) >>> 0;
     // (checking the high word here, after the offset, measured twice as fast as before it)
-    if (offset > lastTable || (w[k + 1] & ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
+    if (offset > lastTable || (w[k + 1] & E.ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
     index = level === 5 ? (vhi >>> 7) & 511 : level === 4 ? ((vlo >>> 30) | (vhi << 2)) & 511 : level === 3 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
   }
 }
@@ -110,9 +113,9 @@ function walkTop5(w: Uint32Array, root: number, baseLo: number, baseHi: number, 
   const k = (root >>> 2) + (((vhi >>> 16) & 511) << 1);
   const e = w[k];
   // not present, or PS set in a PML5E (reserved: the CPU faults)
-  if (!(e & P) || e & PS) return -1;
-  const next = ((e & ADDR_LO_4K) - baseLo) | 0;
-  return (next >>> 0) > lastTable || (w[k + 1] & ADDR_HI) !== baseHi ? -2 : next;
+  if (!(e & E.P) || e & E.PS) return -1;
+  const next = ((e & E.ADDR_LO_4K) - baseLo) | 0;
+  return (next >>> 0) > lastTable || (w[k + 1] & E.ADDR_HI) !== baseHi ? -2 : next;
 }
 
 /**
@@ -123,24 +126,24 @@ function walkTop5(w: Uint32Array, root: number, baseLo: number, baseHi: number, 
 function walk4(w: Uint32Array, pml4: number, baseLo: number, baseHi: number, lastTable: number, vlo: number, vhi: number): number {
   const k4 = (pml4 >>> 2) + (((vhi >>> 7) & 511) << 1);
   const e4 = w[k4];
-  if (!(e4 & P) || e4 & PS) return -1; // NOT_MAPPED
-  const pdpt = ((e4 & ADDR_LO_4K) - baseLo) | 0;
+  if (!(e4 & E.P) || e4 & E.PS) return -1; // NOT_MAPPED
+  const pdpt = ((e4 & E.ADDR_LO_4K) - baseLo) | 0;
   // (the high word checked after the offset measured twice as fast as before it)
-  if ((pdpt >>> 0) > lastTable || (w[k4 + 1] & ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
+  if ((pdpt >>> 0) > lastTable || (w[k4 + 1] & E.ADDR_HI) !== baseHi) return -2; // WALK_GENERAL
   const k3 = (pdpt >>> 2) + ((((vlo >>> 30) | (vhi << 2)) & 511) << 1);
   const e3 = w[k3];
-  if (!(e3 & P)) return -1;
-  if (e3 & PS) return e3 & 0x3fffe000 ? -1 : (k3 << 2) | 3;
-  const pd = ((e3 & ADDR_LO_4K) - baseLo) | 0;
-  if ((pd >>> 0) > lastTable || (w[k3 + 1] & ADDR_HI) !== baseHi) return -2;
+  if (!(e3 & E.P)) return -1;
+  if (e3 & E.PS) return e3 & 0x3fffe000 ? -1 : (k3 << 2) | 3;
+  const pd = ((e3 & E.ADDR_LO_4K) - baseLo) | 0;
+  if ((pd >>> 0) > lastTable || (w[k3 + 1] & E.ADDR_HI) !== baseHi) return -2;
   const k2 = (pd >>> 2) + (((vlo >>> 21) & 511) << 1);
   const e2 = w[k2];
-  if (!(e2 & P)) return -1;
-  if (e2 & PS) return e2 & 0x1fe000 ? -1 : (k2 << 2) | 2;
-  const pt = ((e2 & ADDR_LO_4K) - baseLo) | 0;
-  if ((pt >>> 0) > lastTable || (w[k2 + 1] & ADDR_HI) !== baseHi) return -2;
+  if (!(e2 & E.P)) return -1;
+  if (e2 & E.PS) return e2 & 0x1fe000 ? -1 : (k2 << 2) | 2;
+  const pt = ((e2 & E.ADDR_LO_4K) - baseLo) | 0;
+  if ((pt >>> 0) > lastTable || (w[k2 + 1] & E.ADDR_HI) !== baseHi) return -2;
   const k1 = (pt >>> 2) + (((vlo >>> 12) & 511) << 1);
-  return w[k1] & P ? (k1 << 2) | 1 : -1;
+  return w[k1] & E.P ? (k1 << 2) | 1 : -1;
 }
 
 /** The physical address of low address word `vlo` under the leaf {@link walkLeaf} found. */
@@ -148,7 +151,7 @@ export function leafPhys(w: Uint32Array, found: number, vlo: number): number {
   const level = found & 3;
   const k = found >>> 2;
   const mask = level === 1 ? 0xfff : level === 2 ? 0x1fffff : 0x3fffffff;
-  return ((w[k] & ~mask & ADDR_LO_4K) >>> 0) + (w[k + 1] & ADDR_HI) * TWO32 + (vlo & mask);
+  return ((w[k] & ~mask & E.ADDR_LO_4K) >>> 0) + (w[k + 1] & E.ADDR_HI) * E.TWO32 + (vlo & mask);
 }
 
 /**
@@ -194,13 +197,13 @@ export class RegionWalker {
    * @param origin byte offset of the region's byte 0 in that memory
    */
   constructor(words: Uint32Array, base: number, size: number, root: number, levels: number, wasm: WasmWalk | null = null, origin = 0) {
-    const baseHi = Math.floor(base / TWO32);
-    const baseLo = base - baseHi * TWO32;
+    const baseHi = Math.floor(base / E.TWO32);
+    const baseLo = base - baseHi * E.TWO32;
     this.levels = levels | 0;
     this.words = words;
     this.baseLo = baseLo >>> 0;
     this.baseHi = baseHi | 0;
-    this.lastTable = Math.max(-1, Math.min(size, TWO32 - baseLo, words.length * 4, 0x7fffffff) - 4096) | 0;
+    this.lastTable = Math.max(-1, Math.min(size, E.TWO32 - baseLo, words.length * 4, 0x7fffffff) - 4096) | 0;
     this.rootOffset = Math.max(-1, Math.min(root - base, 0x7fffffff)) | 0;
     this.wasm = wasm;
     this.origin = origin;

@@ -9,12 +9,19 @@
  * @module
  */
 import { mod } from './vaddr.js';
-import { ADDR_HI, ADDR_LO_4K, leafFlagsHi, leafFlagsLo, leafLo, P } from './entry.js';
+import { ADDR_HI as ENTRY_ADDR_HI, ADDR_LO_4K as ENTRY_ADDR_LO_4K, leafFlagsHi, leafFlagsLo, leafLo, P as ENTRY_P } from './entry.js';
 import { refreshParents, TableNode } from './table.js';
 
 /** Pages per entry at each level (index = level). */
 export const SPAN_PAGES = [0, 1, 512, 512 * 512, 512 ** 3, 512 ** 4, 512 ** 5];
-const TWO20 = 0x100000;
+// Entry bits as a const enum, inlined as literals (see fastwalk.ts).
+const enum E {
+  P = 0x1,
+  ADDR_HI = 0x000fffff,
+  ADDR_LO_4K = 0xfffff000,
+  TWO20 = 0x100000,
+}
+if (E.P !== ENTRY_P || E.ADDR_HI !== ENTRY_ADDR_HI || E.ADDR_LO_4K !== ENTRY_ADDR_LO_4K) throw new Error('mapper: entry bit constants out of date');
 
 /** A leaf (or foreign entry) found in the tables. */
 export interface FoundEntry {
@@ -33,7 +40,7 @@ export function findEntry(node: TableNode, level: number, vpn: number, end: numb
   while (vpn < end) {
     const slotStart = vpn - mod(vpn, span);
     const chunkEnd = Math.min(end, slotStart + span);
-    if (w[i << 1] & P) {
+    if (w[i << 1] & E.P) {
       const child = node.children === null ? null : node.children[i];
       if (child === null) return { vpn: slotStart, level, node, index: i };
       const r = findEntry(child, level - 1, vpn, chunkEnd);
@@ -154,8 +161,8 @@ export function writeLeaves(ctx: MapContext, node: TableNode, level: number, vpn
         node.children![i] = null;
         releaseSubtree(ctx, old);
       }
-      const lo = (leafLo(item.flagsLo, level) | ((mod(ppn, TWO20)) << 12)) >>> 0;
-      const hi = (item.flagsHi | Math.floor(ppn / TWO20)) >>> 0;
+      const lo = (leafLo(item.flagsLo, level) | ((mod(ppn, E.TWO20)) << 12)) >>> 0;
+      const hi = (item.flagsHi | Math.floor(ppn / E.TWO20)) >>> 0;
       w[i << 1] = lo;
       w[(i << 1) + 1] = hi;
       node.count(lo, hi, 1);
@@ -185,8 +192,8 @@ export function writePtes(node: TableNode, i: number, count: number, ppn: number
 export function writeRun(node: TableNode, i: number, count: number, ppn: number, span: number, lo0: number, flagsHi: number): void {
   const w = node.words;
   // the frame number as bits 12..31 (pLo, in pages) and 32..51 (pHi) of the address
-  let pLo = mod(ppn, TWO20);
-  let pHi = (Math.floor(ppn / TWO20) | flagsHi) >>> 0;
+  let pLo = mod(ppn, E.TWO20);
+  let pHi = (Math.floor(ppn / E.TWO20) | flagsHi) >>> 0;
   let k = i << 1;
   const stop = (i + count) << 1;
   while (k < stop) {
@@ -194,8 +201,8 @@ export function writeRun(node: TableNode, i: number, count: number, ppn: number,
     w[k + 1] = pHi;
     k += 2;
     pLo += span;
-    if (pLo >= TWO20) {
-      pLo -= TWO20;
+    if (pLo >= E.TWO20) {
+      pLo -= E.TWO20;
       pHi++;
     }
   }
@@ -207,7 +214,7 @@ export function writeRun(node: TableNode, i: number, count: number, ppn: number,
 
 /** Pointer entry words for a child table at physical `phys` (flags fixed up later). */
 export function pointerWords(phys: number): [number, number] {
-  return [((phys % 0x100000000) & ADDR_LO_4K | P) >>> 0, Math.floor(phys / 0x100000000) & ADDR_HI];
+  return [((phys % 0x100000000) & E.ADDR_LO_4K | E.P) >>> 0, Math.floor(phys / 0x100000000) & E.ADDR_HI];
 }
 
 /** Visits every leaf intersecting [vpn, end) (caller guarantees leaves lie wholly inside). */
@@ -218,7 +225,7 @@ export function forEachLeaf(node: TableNode, level: number, vpn: number, end: nu
   while (vpn < end) {
     const slotStart = vpn - mod(vpn, span);
     const chunkEnd = Math.min(end, slotStart + span);
-    if (w[i << 1] & P) {
+    if (w[i << 1] & E.P) {
       const child = node.children === null ? null : node.children[i];
       if (child === null) visit(node, i, level);
       else forEachLeaf(child, level - 1, vpn, chunkEnd, visit);
@@ -242,7 +249,7 @@ export function clearLeaves(node: TableNode, level: number, vpn: number, end: nu
     const slotStart = vpn - mod(vpn, span);
     const chunkEnd = Math.min(end, slotStart + span);
     const lo = w[i << 1];
-    if (lo & P) {
+    if (lo & E.P) {
       const child = node.children === null ? null : node.children[i];
       if (child === null) {
         node.count(lo, w[(i << 1) + 1], -1);
@@ -276,7 +283,7 @@ export function clearPtes(node: TableNode, from: number, to: number): number {
   let executable = 0;
   for (let k = from << 1, stop = to << 1; k < stop; k += 2) {
     const lo = w[k];
-    if (!(lo & P)) continue;
+    if (!(lo & E.P)) continue;
     present++;
     if (lo & 2) writable++;
     if (lo & 4) user++;
@@ -298,9 +305,9 @@ export function setLeafFlags(node: TableNode, index: number, level: number, flag
   const k = index << 1;
   const oldLo = w[k];
   const oldHi = w[k + 1];
-  const addrLo = level === 1 ? oldLo & ADDR_LO_4K : oldLo & (level === 2 ? 0xffe00000 : 0xc0000000);
+  const addrLo = level === 1 ? oldLo & E.ADDR_LO_4K : oldLo & (level === 2 ? 0xffe00000 : 0xc0000000);
   const lo = (leafLo(flagsLo, level) | addrLo) >>> 0;
-  const hi = ((oldHi & ADDR_HI) | flagsHi) >>> 0;
+  const hi = ((oldHi & E.ADDR_HI) | flagsHi) >>> 0;
   node.count(oldLo, oldHi, -1);
   w[k] = lo;
   w[k + 1] = hi;
@@ -319,7 +326,7 @@ export function firstHole(node: TableNode, level: number, vpn: number, end: numb
   while (vpn < end) {
     const slotStart = vpn - mod(vpn, span);
     const chunkEnd = Math.min(end, slotStart + span);
-    if (!(node.words[i << 1] & P)) return vpn;
+    if (!(node.words[i << 1] & E.P)) return vpn;
     const child = node.children === null ? null : node.children[i];
     if (child !== null) {
       const h = firstHole(child, level - 1, vpn, chunkEnd);

@@ -12,13 +12,15 @@ import { hex, MemprimsError } from '../errors.js';
 import { PagingError } from './errors.js';
 import { NX_HI as ENTRY_NX_HI, P as ENTRY_P, RW as ENTRY_RW, US as ENTRY_US } from './entry.js';
 
-// Entry bits as module-local constants: count() and refreshParents() run on every map and
-// unmap, and V8 loads an imported binding from its module cell on every use.
-const P = 0x1;
-const RW = 0x2;
-const US = 0x4;
-const NX_HI = 0x80000000;
-if (P !== ENTRY_P || RW !== ENTRY_RW || US !== ENTRY_US || NX_HI !== ENTRY_NX_HI) throw new Error('table: entry bit constants out of date');
+// Entry bits as a const enum, inlined as literals (see fastwalk.ts): count() and
+// refreshParents() run on every map and unmap.
+const enum E {
+  P = 0x1,
+  RW = 0x2,
+  US = 0x4,
+  NX_HI = 0x80000000,
+}
+if (E.P !== ENTRY_P || E.RW !== ENTRY_RW || E.US !== ENTRY_US || E.NX_HI !== ENTRY_NX_HI) throw new Error('table: entry bit constants out of date');
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -76,20 +78,20 @@ export class TableNode {
 
   /** Counts an entry (given its two words) into the summaries, with sign +1 or -1. */
   count(lo: number, hi: number, sign: number): void {
-    if (!(lo & P)) return;
+    if (!(lo & E.P)) return;
     this.present += sign;
-    if (lo & RW) this.writable += sign;
-    if (lo & US) this.user += sign;
-    if (!(hi & NX_HI)) this.executable += sign;
+    if (lo & E.RW) this.writable += sign;
+    if (lo & E.US) this.user += sign;
+    if (!(hi & E.NX_HI)) this.executable += sign;
   }
 
   /** Flags the parent's entry for this table should carry (low word, high word). */
   summaryLo(): number {
-    return P | (this.writable > 0 ? RW : 0) | (this.user > 0 ? US : 0);
+    return E.P | (this.writable > 0 ? E.RW : 0) | (this.user > 0 ? E.US : 0);
   }
 
   summaryHi(): number {
-    return this.executable > 0 || this.present === 0 ? 0 : NX_HI;
+    return this.executable > 0 || this.present === 0 ? 0 : E.NX_HI;
   }
 }
 
@@ -106,8 +108,8 @@ export function refreshParents(node: TableNode): void {
     const i = n.index << 1;
     const oldLo = w[i];
     const oldHi = w[i + 1];
-    const lo = ((oldLo & ~(RW | US)) | n.summaryLo()) >>> 0;
-    const hi = ((oldHi & ~NX_HI) | n.summaryHi()) >>> 0;
+    const lo = ((oldLo & ~(E.RW | E.US)) | n.summaryLo()) >>> 0;
+    const hi = ((oldHi & ~E.NX_HI) | n.summaryHi()) >>> 0;
     if (lo === oldLo && hi === oldHi) return;
     parent.count(oldLo, oldHi, -1);
     w[i] = lo;
