@@ -24,6 +24,9 @@ import { xs32 } from './xorshift.js';
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 const FIX = new URL('../test/fixtures/frames/native/', import.meta.url);
+// child processes run this same file: the bundle (scripts/bench.mjs) by plain node, the
+// TypeScript source through the tsx loader
+const LOADER = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
 const native = JSON.parse(readFileSync(new URL('results.json', FIX), 'utf8')) as { results: { name: string; median: number; unit: string }[] };
 const uefiLike = JSON.parse(readFileSync(new URL('uefi_like_ranges.json', FIX), 'utf8')) as { ranges: [number, number][] };
 const only = process.argv[2] ?? '';
@@ -105,7 +108,13 @@ function build(s: Setup, memory: PhysicalMemory, ranges?: { start: number; end: 
     : BuddyFrameAllocator.fromMemoryMap(memory, null, { ranges: r, includePageZero: true, maxOrder: 18 });
 }
 
-/** Times `body` on a fresh allocator, 5 runs, and returns the median of elapsed/ops. */
+/**
+ * Untimed runs (each on a fresh allocator) before the timed ones of every workload: the first
+ * runs of a loop execute while V8 is still compiling it (interpreter, then baseline, then
+ * optimized code), which the native code has no counterpart of. The native figures are 5 runs
+ * of code compiled ahead of time.
+ */
+const WARMUP = 2;
 // Each timed loop is its own small function, as a caller's hot loop would be: V8 then
 // optimises it on its own, with its own inlining budget. Inside one large function holding
 // every workload, the budget is spent before the later loops and the allocator's calls stay
@@ -149,10 +158,10 @@ function runNative(s: Setup): void {
   // construction
   {
     const t: Clock[] = [];
-    for (let r = 0; r < 5; r++) {
+    for (let r = -WARMUP; r < 5; r++) {
       const stop = clock();
       fresh();
-      t.push(stop());
+      if (r >= 0) t.push(stop());
     }
     report(label('init_insert_0..2^' + Math.log2(s.frames)), med(t), 'ms', scale === 1 ? nat('init_insert_0..2^24') : null);
   }
@@ -163,17 +172,20 @@ function runNative(s: Setup): void {
     // the recording array is allocated once and touched before timing (as native's presized
     // Vec): first-touch page faults on 128 MiB cost more than the allocator on a busy machine
     const order = new Float64Array(s.frames).fill(0);
-    for (let r = 0; r < 5; r++) {
+    for (let r = -WARMUP; r < 5; r++) {
       const a = fresh();
       let n = 0;
       const stop = clock();
       n = loopFill(a, order);
-      tf.push(per(stop(), n));
+      const fill = per(stop(), n);
       const list = order.subarray(0, n);
       shuffle(list, 0x12345678);
       const stop2 = clock();
       loopFree(a, list, n);
-      tr.push(per(stop2(), n));
+      const free = per(stop2(), n);
+      if (r < 0) continue;
+      tf.push(fill);
+      tr.push(free);
     }
     report(label('alloc1.fill_all'), med(tf), 'ns/op', nat('alloc1.fill_all_2^24'));
     report(label('free1.random_all'), med(tr), 'ns/op', nat('free1.random_all_2^24'));
@@ -184,16 +196,22 @@ function runNative(s: Setup): void {
     const ta: Clock[] = [];
     const tr: Clock[] = [];
     const align = { align: 4096 * 2 ** k };
-    for (let r = 0; r < 5; r++) {
+    // short rows (a few hundred microseconds each) get more runs: one page fault or timer
+    // interrupt moves a single run by tens of percent on this VM
+    const runs = N < 65536 ? 15 : 5;
+    const list = new Float64Array(N).fill(0); // touched once, before timing (as native's presized Vec)
+    for (let r = -WARMUP; r < runs; r++) {
       const a = fresh();
-      const list = new Float64Array(N);
       const stop = clock();
       loopAllocRuns(a, list, N, 2 ** k, k === 0 ? undefined : align);
-      ta.push(per(stop(), N));
+      const alloc = per(stop(), N);
       shuffle(list, 0x12345678);
       const stop2 = clock();
       loopFreeRuns(a, list, N, 2 ** k);
-      tr.push(per(stop2(), N));
+      const free = per(stop2(), N);
+      if (r < 0) continue;
+      ta.push(alloc);
+      tr.push(free);
     }
     const full = Math.min(2 ** 20, 2 ** (23 - k));
     report(label(`alloc_2^${k}_aligned.x${N}`), med(ta), 'ns/op', nat(`alloc_2^${k}_aligned.x${full}`));
@@ -207,13 +225,13 @@ function runNative(s: Setup): void {
     const next = xs32(0xdeadbeef);
     for (let i = 0; i < OPS; i++) idx[i] = next() % POOL;
     const t: Clock[] = [];
-    for (let r = 0; r < 5; r++) {
+    for (let r = -WARMUP; r < 5; r++) {
       const a = fresh();
       const pool = new Float64Array(POOL);
       for (let j = 0; j < POOL; j++) pool[j] = a.allocate()!;
       const stop = clock();
       loopChurn(a, pool, idx, OPS);
-      t.push(per(stop(), OPS));
+      if (r >= 0) t.push(per(stop(), OPS));
     }
     report(label(`churn_free1+alloc1.pool${POOL}`), med(t), 'ns/pair', nat('churn_free1+alloc1.pool65536.x2^20'));
   }
@@ -224,14 +242,17 @@ function runNative(s: Setup): void {
       .filter((r) => r.end > r.start);
     const ti: Clock[] = [];
     const tf: Clock[] = [];
-    for (let r = 0; r < 5; r++) {
+    for (let r = -WARMUP; r < 5; r++) {
       const stop = clock();
       const a = build(s, memory, ranges);
-      ti.push(stop());
+      const init = stop();
       let n = 0;
       const stop2 = clock();
       n = loopCount(a);
-      tf.push(per(stop2(), n));
+      const fill = per(stop2(), n);
+      if (r < 0) continue;
+      ti.push(init);
+      tf.push(fill);
     }
     report(label(`uefi_like.init_${ranges.length}ranges`), med(ti), 'ms', scale === 1 ? nat('uefi_like.init_511ranges') : null);
     report(label('uefi_like.alloc1.fill_all'), med(tf), 'ns/op', nat('uefi_like.alloc1.fill_all_16760215'));
@@ -309,7 +330,7 @@ function scale(): void {
   const table: Record<string, string>[] = [];
   for (const kind of ['bitmap', 'buddy'] as const) {
     for (const [name, total] of [['64 GiB', 64 * GiB], ['12 TiB', 12 * 2 ** 40], ['1 PiB', 2 ** 50]] as const) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', new URL(import.meta.url).pathname, '--scale-child', kind, String(total)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [...LOADER, '--expose-gc', new URL(import.meta.url).pathname, '--scale-child', kind, String(total)], { encoding: 'utf8' });
       const line = r.stdout.trim().split('\n').pop() ?? '';
       try {
         const j = JSON.parse(line) as { ms: number; rssMiB: number; hostMiB: number; ranges: number };
@@ -377,7 +398,7 @@ if (process.argv[2] === '--scale-child') {
     // timed loops would see both classes, and V8 would not inline either into them
     for (const kind of ['bitmap', 'buddy'] as const) {
       if (only === 'bitmap' || only === 'buddy' ? only !== kind : false) continue;
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', new URL(import.meta.url).pathname, '--native-child', kind], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const r = spawnSync(process.execPath, [...LOADER, '--expose-gc', new URL(import.meta.url).pathname, '--native-child', kind], { encoding: 'utf8', maxBuffer: 1 << 24 });
       if (r.status !== 0) throw new Error(`native ${kind} child failed: ${r.stderr}`);
       const lines = r.stdout.trim().split('\n');
       rows.push(...(JSON.parse(lines[lines.length - 1]) as Row[]));

@@ -318,7 +318,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('heap.bench.ts') === true && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (/heap\.bench\.(ts|js)$/.test(process.argv[1] ?? '') && import.meta.url === pathToFileURL(process.argv[1]!).href) {
   main().catch((e) => {
     console.error(e);
     process.exit(1);
