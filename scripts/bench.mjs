@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root); // tsup reads the package.json of the working directory (the bundle's extension)
 const filter = process.argv[2] ?? '';
 const suites = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts') && f.includes(filter)).sort();
 if (suites.length === 0) {
@@ -23,18 +24,34 @@ const viaTsx = process.env.BENCH_TSX === '1';
 let build = null;
 if (!viaTsx) ({ build } = await import('tsup'));
 let failed = 0;
+let current = null; // the bundle on disk, removed however the run ends
+const removeBundle = () => {
+  if (current !== null) rmSync(current, { force: true });
+  current = null;
+};
+process.on('SIGINT', () => {
+  removeBundle();
+  process.exit(130);
+});
 for (const suite of suites) {
   console.log(`\n=== bench/${suite}${viaTsx ? ' (tsx)' : ''}`);
-  let file = join('bench', suite);
+  const source = join(root, 'bench', suite);
   const name = '.' + suite.replace(/\.ts$/, '');
-  if (!viaTsx) {
-    // the bundle sits beside the source, so its import.meta.url finds the same fixtures
-    await build({ entry: { [name]: file }, outDir: 'bench', format: ['esm'], platform: 'node', target: 'node20', splitting: false, sourcemap: false, dts: false, clean: false, silent: true, config: false, external: ['tinybench', 'fast-check', 'tsx'] });
-    file = join('bench', name + '.js');
+  try {
+    if (!viaTsx) {
+      // the bundle sits beside the source, so its import.meta.url finds the same fixtures
+      current = join(root, 'bench', name + '.js');
+      await build({ entry: { [name]: source }, outDir: join(root, 'bench'), format: ['esm'], platform: 'node', target: 'node20', splitting: false, sourcemap: false, dts: false, clean: false, silent: true, config: false, external: ['tinybench', 'fast-check', 'tsx'] });
+    }
+    const args = viaTsx ? ['--import', 'tsx', '--expose-gc', source] : ['--expose-gc', current];
+    const r = spawnSync(process.execPath, [...args, ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
+    if (r.signal === 'SIGINT') {
+      removeBundle();
+      process.exit(130);
+    }
+    if (r.status !== 0) failed++;
+  } finally {
+    removeBundle();
   }
-  const args = viaTsx ? ['--import', 'tsx', '--expose-gc', file] : ['--expose-gc', file];
-  const r = spawnSync(process.execPath, [...args, ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
-  if (!viaTsx) rmSync(join(root, file), { force: true });
-  if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);
