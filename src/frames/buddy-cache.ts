@@ -41,9 +41,9 @@ const enum C {
   MASK = 32 + 80,
 }
 if (C.CACHE_N !== H_KIND_AREA + 90 || C.MASK !== MASK) throw new Error('memprims: buddy-cache.ts constants disagree with meta.ts');
-/** The cache's count word, for the facade's inline fast paths (buddy.ts). */
+/** The cache's count word (buddy.ts's inline paths check their copy against it). */
 export const CACHE_N_WORD: number = C.CACHE_N;
-/** The cache's first frame word, for the facade's inline fast paths (buddy.ts). */
+/** The cache's first frame word (buddy.ts's inline paths check their copy against it). */
 export const CACHE_AT_WORD: number = C.CACHE_AT;
 /** Most frames the cache holds. */
 export const CACHE_CAPACITY: number = C.CAPACITY;

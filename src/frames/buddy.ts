@@ -22,7 +22,7 @@
 import { hex } from '../errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { FrameError } from './errors.js';
-import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, H_USED_WORD, KIND_BUDDY, readMetaBytes } from './meta.js';
+import { FrameMeta, H_DATA_OFF, H_KIND_AREA, H_PARAM, H_RESERVED, H_USED, KIND_BUDDY, readMetaBytes } from './meta.js';
 import { placeMetadata, planFrames, subtractFrames } from './plan.js';
 import { checkAllocateOptions, checkCount, checkFrameAddress, FRAME_SIZE, isPlainSingle, type AllocateOptions, type FrameAllocator, type FrameAllocatorOptions, type FrameStats, type UsableMemoryMap } from './types.js';
 import { checkReserveArgs } from './util.js';
@@ -87,7 +87,7 @@ const enum B {
   K_TAG_OFF = 32 + 86,
   K_TAKEN_OFF = 32 + 88,
 }
-if (B.FRAME_BYTES !== FRAME_SIZE || B.CACHE_N !== CACHE_N_WORD || B.CACHE_AT !== CACHE_AT_WORD || B.CAPACITY !== CACHE_CAPACITY || B.USED !== H_USED_WORD || B.K_WIN_COUNT !== H_KIND_AREA + 81) {
+if (B.FRAME_BYTES !== FRAME_SIZE || B.CACHE_N !== CACHE_N_WORD || B.CACHE_AT !== CACHE_AT_WORD || B.CAPACITY !== CACHE_CAPACITY || B.USED !== H_USED || B.K_WIN_COUNT !== H_KIND_AREA + 81) {
   throw new Error('memprims: buddy.ts constants disagree with buddy-cache.ts / meta.ts');
 }
 const EMPTY = new Uint32Array(0);

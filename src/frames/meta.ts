@@ -68,8 +68,6 @@ const enum M {
   TWO32 = 4294967296,
 }
 export const H_USED: number = M.USED;
-/** {@link H_USED} for other modules' hot paths. */
-export const H_USED_WORD: number = M.USED;
 export const H_RESERVED = 14;
 export const H_RANGE_COUNT = 16;
 export const H_RES_COUNT = 17;
